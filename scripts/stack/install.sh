@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything the integration tests and the demo need, idempotently, into $MLSECOPS_CACHE:
+# Debian's dockerd and debootstrap, the MLflow venv (server, auth, onnxruntime), a Trivy binary built from the
+# Go module proxy, and a Debian 12 root filesystem with Node.js for the local base image.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+mkdir -p "$MLSECOPS_CACHE"
+log() { printf '[install] %s\n' "$*" >&2; }
+
+need_apt=()
+command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x "$MLSECOPS_VENV/bin/mlflow" ] || [ ! -f "$MLSECOPS_VENV/.complete" ]; then
+  log "MLflow $MLSECOPS_MLFLOW_VERSION venv in $MLSECOPS_VENV"
+  rm -rf "$MLSECOPS_VENV"
+  python3 -m venv "$MLSECOPS_VENV"
+  "$MLSECOPS_VENV/bin/pip" install -q "mlflow[auth]==$MLSECOPS_MLFLOW_VERSION" onnx onnxruntime
+  touch "$MLSECOPS_VENV/.complete"
+fi
+
+if [ ! -x "$MLSECOPS_TRIVY_DIR/trivy" ]; then
+  log "building Trivy $MLSECOPS_TRIVY_VERSION (several minutes)"
+  tmp="$MLSECOPS_TRIVY_DIR.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  GOTOOLCHAIN=local GOEXPERIMENT=jsonv2 CGO_ENABLED=0 GOBIN="$tmp" GOFLAGS=-mod=mod \
+    go install -trimpath -ldflags "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$MLSECOPS_TRIVY_VERSION" \
+    "github.com/aquasecurity/trivy/cmd/trivy@v$MLSECOPS_TRIVY_VERSION"
+  rm -rf "$MLSECOPS_TRIVY_DIR" && mv "$tmp" "$MLSECOPS_TRIVY_DIR"
+fi
+
+if [ ! -f "$MLSECOPS_ROOTFS_TAR" ]; then
+  log "debootstrap Debian 12 with nodejs"
+  rootfs="$MLSECOPS_CACHE/rootfs.tmp"
+  rm -rf "$rootfs"
+  debootstrap --variant=minbase --include=nodejs bookworm "$rootfs" >"$MLSECOPS_CACHE/debootstrap.log" 2>&1 \
+    || { tail -n 20 "$MLSECOPS_CACHE/debootstrap.log" >&2; exit 1; }
+  tar -C "$rootfs" -cf "$MLSECOPS_ROOTFS_TAR.tmp" .
+  mv "$MLSECOPS_ROOTFS_TAR.tmp" "$MLSECOPS_ROOTFS_TAR"
+  rm -rf "$rootfs"
+fi
+log "done"
