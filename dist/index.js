@@ -40411,15 +40411,20 @@ function trainModel(options) {
 
 /**
  * The pipeline: inputs -> train -> register -> build -> scan -> publish -> gate.
- * Only this function catches; it sets every output it can, writes the summary, then fails once.
+ * Only this function catches. It sets every output it can, writes the summary once, reports a failure to
+ * whoever registered for it (the MLflow run), then fails the job once.
  */
 async function run() {
     const summary = ['## mlsecops'];
-    const failures = [];
+    const gateFailures = [];
+    /** Called with the failure message when any stage or gate fails (e.g. marks the MLflow run FAILED). */
+    const failureReporters = [];
+    let failure;
     try {
         const inputs = getInputs();
         const context = getRunContext();
         const workDir = external_node_path_namespaceObject.join(context.runnerTemp, 'mlsecops');
+        // --- train ---
         const train = await group('Train model', async () => {
             const result = trainModel({
                 dataset: inputs.dataset,
@@ -40434,23 +40439,35 @@ async function run() {
         setOutput('accuracy', String(train.metrics.accuracy));
         setOutput('model-dir', train.modelDir);
         summary.push(renderModelSection(train, inputs.minAccuracy));
-        // Gate: policy failures come last, after outputs and the summary.
         if (train.metrics.accuracy < inputs.minAccuracy) {
-            failures.push(`Model accuracy ${train.metrics.accuracy} is below min-accuracy ${inputs.minAccuracy}.`);
+            gateFailures.push(`Model accuracy ${train.metrics.accuracy} is below min-accuracy ${inputs.minAccuracy}.`);
         }
-        setOutput('gate', failures.length === 0 ? 'passed' : 'failed');
-        await writeJobSummary(summary.join('\n\n'));
-        if (failures.length > 0)
-            throw new GateError(failures.join(' '));
+        // --- register ---
+        // --- build ---
+        // --- scan ---
+        // --- publish ---
+        // --- gate ---
+        setOutput('gate', gateFailures.length === 0 ? 'passed' : 'failed');
+        if (gateFailures.length > 0)
+            throw new GateError(gateFailures.join(' '));
     }
     catch (error) {
-        if (!(error instanceof GateError))
-            await writeJobSummary(summary.join('\n\n'));
-        const kind = error instanceof ConfigurationError || error instanceof GateError
-            ? ''
-            : `${error.name ?? 'Error'}: `;
-        setFailed(`${kind}${errorMessage(error)}`);
+        failure = error;
     }
+    await writeJobSummary(summary.join('\n\n'));
+    if (failure === undefined)
+        return;
+    const message = errorMessage(failure);
+    for (const report of failureReporters) {
+        try {
+            await report(message);
+        }
+        catch (error) {
+            warning(`Could not record the failure: ${errorMessage(error)}`);
+        }
+    }
+    const plain = failure instanceof ConfigurationError || failure instanceof GateError;
+    setFailed(plain ? message : `${failure.name ?? 'Error'}: ${message}`);
 }
 
 

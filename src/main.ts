@@ -8,16 +8,22 @@ import { trainModel, type TrainResult } from './train/train-stage.js'
 
 /**
  * The pipeline: inputs -> train -> register -> build -> scan -> publish -> gate.
- * Only this function catches; it sets every output it can, writes the summary, then fails once.
+ * Only this function catches. It sets every output it can, writes the summary once, reports a failure to
+ * whoever registered for it (the MLflow run), then fails the job once.
  */
 export async function run(): Promise<void> {
   const summary: string[] = ['## mlsecops']
-  const failures: string[] = []
+  const gateFailures: string[] = []
+  /** Called with the failure message when any stage or gate fails (e.g. marks the MLflow run FAILED). */
+  const failureReporters: ((message: string) => Promise<void>)[] = []
+  let failure: unknown
+
   try {
     const inputs = getInputs()
     const context = getRunContext()
     const workDir = path.join(context.runnerTemp, 'mlsecops')
 
+    // --- train ---
     const train: TrainResult = await core.group('Train model', async () => {
       const result = trainModel({
         dataset: inputs.dataset,
@@ -34,22 +40,37 @@ export async function run(): Promise<void> {
     core.setOutput('accuracy', String(train.metrics.accuracy))
     core.setOutput('model-dir', train.modelDir)
     summary.push(renderModelSection(train, inputs.minAccuracy))
-
-    // Gate: policy failures come last, after outputs and the summary.
     if (train.metrics.accuracy < inputs.minAccuracy) {
-      failures.push(
+      gateFailures.push(
         `Model accuracy ${train.metrics.accuracy} is below min-accuracy ${inputs.minAccuracy}.`,
       )
     }
-    core.setOutput('gate', failures.length === 0 ? 'passed' : 'failed')
-    await writeJobSummary(summary.join('\n\n'))
-    if (failures.length > 0) throw new GateError(failures.join(' '))
+
+    // --- register ---
+
+    // --- build ---
+
+    // --- scan ---
+
+    // --- publish ---
+
+    // --- gate ---
+    core.setOutput('gate', gateFailures.length === 0 ? 'passed' : 'failed')
+    if (gateFailures.length > 0) throw new GateError(gateFailures.join(' '))
   } catch (error) {
-    if (!(error instanceof GateError)) await writeJobSummary(summary.join('\n\n'))
-    const kind =
-      error instanceof ConfigurationError || error instanceof GateError
-        ? ''
-        : `${(error as Error).name ?? 'Error'}: `
-    core.setFailed(`${kind}${errorMessage(error)}`)
+    failure = error
   }
+
+  await writeJobSummary(summary.join('\n\n'))
+  if (failure === undefined) return
+  const message = errorMessage(failure)
+  for (const report of failureReporters) {
+    try {
+      await report(message)
+    } catch (error) {
+      core.warning(`Could not record the failure: ${errorMessage(error)}`)
+    }
+  }
+  const plain = failure instanceof ConfigurationError || failure instanceof GateError
+  core.setFailed(plain ? message : `${(failure as Error).name ?? 'Error'}: ${message}`)
 }

@@ -1,0 +1,34 @@
+import type { Scanner, Severity } from '../inputs.js'
+
+/**
+ * One finding of the scan, whatever the scanner, normalized from Trivy's JSON report.
+ * (The build/scan stage fills these; publish and the gate read them.)
+ */
+export interface Finding {
+  scanner: Scanner
+  /** CVE id, secret rule id, or misconfiguration id (e.g. DS002). */
+  id: string
+  severity: Severity
+  title: string
+  /** Trivy's target: the OS, a file path in the image, the Dockerfile... */
+  target: string
+  pkgName?: string
+  installedVersion?: string
+  /** Empty or absent: no fix released. */
+  fixedVersion?: string
+  primaryUrl?: string
+}
+
+export type SeverityCounts = Record<Severity, number>
+
+/** What the scan stage returns. */
+export interface ScanResult {
+  jsonReport: string
+  sarifReport: string
+  /** All findings after the ignore file (the gate applies ignore-unfixed itself). */
+  findings: Finding[]
+  counts: SeverityCounts
+  trivyVersion: string
+  /** The vulnerability DB's UpdatedAt, when known. */
+  dbUpdatedAt?: string
+}
