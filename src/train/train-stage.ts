@@ -8,6 +8,7 @@ import {
   type ModelFile,
 } from './logistic-model.js'
 import { computeMetrics, type Metrics } from './metrics.js'
+import { writeMlflowModelFiles } from '../mlflow/mlmodel.js'
 import { writeModelDirectory } from './model-directory.js'
 import { stratifiedSplit } from './split.js'
 import { designRows, fitStandardizer } from './standardizer.js'
@@ -82,6 +83,8 @@ export function trainModel(options: TrainOptions): TrainResult {
   const example = { columns: data.featureNames, data: split.test.slice(0, 5).map(rowOf) }
   const modelDir = path.resolve(options.modelDir)
   const files = writeModelDirectory(modelDir, file, metrics, example)
+  // The MLflow Model format around it (model.onnx, MLmodel, environment files), loadable by MLflow's tools.
+  files.push(...writeMlflowModelFiles(modelDir, file))
 
   const { features: _f, labels: _l, ...datasetInfo } = data
   return {
