@@ -1,0 +1,162 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { SEVERITIES, SCANNERS, type Severity } from '../inputs.js'
+import type { Metrics } from '../train/metrics.js'
+import type { Finding, ScanResult } from '../trivy/findings.js'
+
+/**
+ * The human-readable report that goes into the workflow artifact: a Markdown file that reads as plain text.
+ * Unlike the job summary it lists every finding, so it has no size budget.
+ */
+
+export interface ReportInput {
+  /** Holdout metrics of the trained model. */
+  metrics?: Metrics
+  /** The scan result; undefined when the scan was skipped. */
+  scan?: ScanResult
+  image?: string
+  imageId?: string
+  repository?: string
+  sha?: string
+  runUrl?: string
+  modelName?: string
+  modelVersion?: string
+  /** ISO time written in the header; default: now. */
+  generatedAt?: string
+}
+
+const SEVERITY_ORDER: Severity[] = [...SEVERITIES].reverse()
+
+function cell(text: string | number | undefined): string {
+  return String(text ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ')
+}
+
+function table(header: string[], rows: (string | number | undefined)[][]): string {
+  const line = (cells: (string | number | undefined)[]): string =>
+    `| ${cells.map(cell).join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+function fixed(x: number): string {
+  return x.toFixed(4)
+}
+
+/** Most severe first; within a severity, findings with a fix first; then by id and target. */
+export function compareFindings(a: Finding, b: Finding): number {
+  const rank = (f: Finding): number => (SEVERITIES as readonly string[]).indexOf(f.severity)
+  const fixable = (f: Finding): number => (f.fixedVersion ? 1 : 0)
+  return (
+    rank(b) - rank(a) ||
+    fixable(b) - fixable(a) ||
+    a.id.localeCompare(b.id) ||
+    a.target.localeCompare(b.target) ||
+    (a.pkgName ?? '').localeCompare(b.pkgName ?? '')
+  )
+}
+
+export function renderScanReport(input: ReportInput): string {
+  const out: string[] = ['# mlsecops report', '']
+  const facts: [string, string | undefined][] = [
+    ['Generated', input.generatedAt ?? new Date().toISOString()],
+    ['Repository', input.repository],
+    ['Commit', input.sha],
+    ['Workflow run', input.runUrl],
+    [
+      'Model',
+      input.modelName && input.modelVersion
+        ? `${input.modelName} version ${input.modelVersion}`
+        : input.modelName,
+    ],
+    ['Image', input.image],
+    ['Image id', input.imageId],
+  ]
+  for (const [label, value] of facts) if (value) out.push(`- ${label}: ${value}`)
+  out.push('')
+
+  if (input.metrics) {
+    const m = input.metrics
+    out.push('## Model metrics (holdout)', '')
+    out.push(
+      table(
+        ['Metric', 'Value'],
+        [
+          ['Accuracy', fixed(m.accuracy)],
+          ['Precision (macro)', fixed(m.precisionMacro)],
+          ['Recall (macro)', fixed(m.recallMacro)],
+          ['F1 (macro)', fixed(m.f1Macro)],
+          ['Training rows', m.trainSize],
+          ['Holdout rows', m.testSize],
+        ],
+      ),
+      '',
+    )
+  }
+
+  out.push('## Image scan', '')
+  const scan = input.scan
+  if (!scan) {
+    out.push('The image was not scanned.', '')
+    return out.join('\n')
+  }
+  out.push(
+    `Trivy ${scan.trivyVersion}${scan.dbUpdatedAt ? `, vulnerability DB updated ${scan.dbUpdatedAt}` : ''}.`,
+    `Reports: ${path.basename(scan.jsonReport)} (Trivy JSON), ${path.basename(scan.sarifReport)} (SARIF).`,
+    '',
+  )
+  out.push(
+    table(
+      ['Severity', 'Findings'],
+      SEVERITY_ORDER.map((s) => [s, scan.counts[s] ?? 0]),
+    ),
+    '',
+  )
+  const scanners = SCANNERS.filter((sc) => scan.findings.some((f) => f.scanner === sc))
+  if (scanners.length > 0) {
+    out.push(
+      table(
+        ['Scanner', ...SEVERITY_ORDER],
+        scanners.map((sc) => [
+          sc,
+          ...SEVERITY_ORDER.map(
+            (s) => scan.findings.filter((f) => f.scanner === sc && f.severity === s).length,
+          ),
+        ]),
+      ),
+      '',
+    )
+  }
+  if (scan.findings.length === 0) {
+    out.push('No findings.', '')
+    return out.join('\n')
+  }
+  out.push(`## Findings (${scan.findings.length})`, '')
+  out.push(
+    table(
+      ['Severity', 'Id', 'Scanner', 'Target', 'Package', 'Installed', 'Fixed in', 'Title', 'Link'],
+      [...scan.findings]
+        .sort(compareFindings)
+        .map((f) => [
+          f.severity,
+          f.id,
+          f.scanner,
+          f.target,
+          f.pkgName,
+          f.installedVersion,
+          f.fixedVersion || (f.scanner === 'vuln' ? 'no fix' : ''),
+          f.title,
+          f.primaryUrl,
+        ]),
+    ),
+    '',
+  )
+  return out.join('\n')
+}
+
+/** Writes the report to `file` (creating its directory) and returns the path. */
+export function writeScanReport(file: string, input: ReportInput): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, renderScanReport(input))
+  return file
+}
