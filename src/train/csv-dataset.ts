@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { parse } from 'csv-parse/sync'
-import { ConfigurationError } from '../errors.js'
+import { ConfigurationError, oneLine } from '../errors.js'
 import { IRIS_CSV } from './iris-data.js'
 
 /** A labelled table: numeric features in row-major order and one string label per row. */
@@ -23,8 +23,9 @@ export interface Dataset {
 
 const INPUT = 'dataset'
 
+/** Cells and header names may hold line breaks (quoted fields): the message must stay one line. */
 function datasetError(message: string): ConfigurationError {
-  return new ConfigurationError(INPUT, message)
+  return new ConfigurationError(INPUT, oneLine(message))
 }
 
 /** Loads the CSV named by `file` ('' for the built-in Iris data). */
