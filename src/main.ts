@@ -2,7 +2,13 @@ import * as core from '@actions/core'
 import * as path from 'node:path'
 import { getRunContext } from './context.js'
 import { ConfigurationError, GateError, errorMessage } from './errors.js'
-import { getInputs } from './inputs.js'
+import { renderBuildSection } from './docker/build-summary.js'
+import { buildImage, type BuildResult } from './docker/build-image.js'
+import { evaluateSeverityGate } from './gate.js'
+import { SEVERITIES, getInputs } from './inputs.js'
+import type { ScanResult } from './trivy/findings.js'
+import { scanImage } from './trivy/scan-image.js'
+import { renderScanSection } from './trivy/scan-summary.js'
 import { renderModelSection, writeJobSummary } from './summary.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
 
@@ -49,8 +55,66 @@ export async function run(): Promise<void> {
     // --- register ---
 
     // --- build ---
+    let build: BuildResult | undefined
+    if (inputs.build) {
+      build = await core.group('Build image', () =>
+        buildImage({
+          dockerfile: inputs.dockerfile,
+          context: inputs.context,
+          image: inputs.image,
+          buildArgs: inputs.buildArgs,
+          modelDir: train.modelDir,
+          modelName: inputs.modelName,
+          revision: context.sha,
+          source: context.repositoryUrl,
+          datasetDigest: train.dataset.digest,
+          accuracy: train.metrics.accuracy,
+          // From the register stage when it ran: its run id, model version and models:/ URI.
+          runId: undefined,
+          modelVersion: undefined,
+          modelUri: undefined,
+        }),
+      )
+      core.setOutput('image', build.image)
+      core.setOutput('image-id', build.imageId)
+      summary.push(renderBuildSection(build))
+    } else {
+      core.info('build is false: no image is built or scanned.')
+    }
 
     // --- scan ---
+    let scan: ScanResult | undefined
+    if (build && inputs.scan) {
+      const image = build.image
+      scan = await core.group('Scan image with Trivy', () =>
+        scanImage({
+          image,
+          reportsDir: path.join(workDir, 'reports'),
+          runnerTemp: context.runnerTemp,
+          trivyVersion: inputs.trivyVersion,
+          scanners: inputs.scanners,
+          cacheDir: inputs.trivyCacheDir,
+          ignoreFile: inputs.trivyignore,
+          skipDbUpdate: inputs.trivySkipDbUpdate,
+          dbRepositories: inputs.trivyDbRepositories,
+          server: inputs.trivyServer,
+          timeout: inputs.trivyTimeout,
+        }),
+      )
+      core.setOutput('json-report', scan.jsonReport)
+      core.setOutput('sarif-report', scan.sarifReport)
+      for (const severity of SEVERITIES) {
+        core.setOutput(severity.toLowerCase(), String(scan.counts[severity]))
+      }
+      const severityGate = evaluateSeverityGate(scan.findings, {
+        failOnSeverity: inputs.failOnSeverity,
+        ignoreUnfixed: inputs.ignoreUnfixed,
+      })
+      summary.push(renderScanSection(scan, severityGate))
+      if (!severityGate.passed && severityGate.message) gateFailures.push(severityGate.message)
+    } else if (build) {
+      core.info('scan is false: the image is not scanned.')
+    }
 
     // --- publish ---
 

@@ -17,6 +17,10 @@ export interface Finding {
   /** Empty or absent: no fix released. */
   fixedVersion?: string
   primaryUrl?: string
+  /** Vulnerabilities: Trivy's status (fixed, affected, will_not_fix, fix_deferred, end_of_life, ...). */
+  status?: string
+  /** Secrets and misconfigurations: the line in the target, when Trivy gives one. */
+  startLine?: number
 }
 
 export type SeverityCounts = Record<Severity, number>
@@ -31,4 +35,11 @@ export interface ScanResult {
   trivyVersion: string
   /** The vulnerability DB's UpdatedAt, when known. */
   dbUpdatedAt?: string
+  /** The image scanned. */
+  image?: string
+  /** Trivy server URL when the scan ran in client/server mode. */
+  server?: string
+  scanners?: Scanner[]
+  /** Wall time of the scan command. */
+  durationMs?: number
 }

@@ -1,0 +1,127 @@
+import * as core from '@actions/core'
+import * as io from '@actions/io'
+import * as tc from '@actions/tool-cache'
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { runCommand } from '../docker/command.js'
+import { ScannerError, errorMessage } from '../errors.js'
+import {
+  DEFAULT_TRIVY_DOWNLOAD_URL,
+  checksumFor,
+  parseTrivyVersion,
+  trivyReleaseAsset,
+} from './release.js'
+
+export interface TrivyBinary {
+  path: string
+  version: string
+  /** Where it came from: PATH, the tool cache, or a verified download just now. */
+  origin: 'path' | 'tool-cache' | 'download'
+}
+
+/** The version a trivy binary reports, or undefined when it does not run. */
+export async function trivyVersionOf(binary: string): Promise<string | undefined> {
+  try {
+    const result = await runCommand(binary, ['--version'], { silent: true })
+    return result.exitCode === 0 ? parseTrivyVersion(result.stdout) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/** @actions/tool-cache needs RUNNER_TOOL_CACHE and RUNNER_TEMP; outside a runner, give it directories. */
+function ensureToolCacheEnvironment(runnerTemp: string): void {
+  if (!process.env.RUNNER_TEMP) process.env.RUNNER_TEMP = runnerTemp
+  if (!process.env.RUNNER_TOOL_CACHE) {
+    process.env.RUNNER_TOOL_CACHE = path.join(process.env.RUNNER_TEMP, 'tool-cache')
+  }
+}
+
+async function download(url: string, what: string, version: string): Promise<string> {
+  try {
+    return await tc.downloadTool(url)
+  } catch (error) {
+    throw new ScannerError(
+      `Trivy ${version} is not on PATH and its ${what} could not be downloaded from ${url}: ${errorMessage(error)}. Put trivy ${version} on PATH, set trivy-version to the one installed, or allow the download.`,
+    )
+  }
+}
+
+/**
+ * Downloads the release archive of `version`, checks its SHA-256 against the release's checksums file before
+ * anything is extracted or run, and adds it to the tool cache. A mismatch is refused.
+ */
+export async function downloadTrivy(
+  version: string,
+  baseUrl: string = process.env.MLSECOPS_TRIVY_DOWNLOAD_URL || DEFAULT_TRIVY_DOWNLOAD_URL,
+): Promise<string> {
+  const asset = trivyReleaseAsset(version, process.platform, process.arch, baseUrl)
+  core.info(`Downloading Trivy ${version}: ${asset.archiveUrl}`)
+  const checksumsFile = await download(asset.checksumsUrl, 'checksums file', version)
+  const expected = checksumFor(fs.readFileSync(checksumsFile, 'utf8'), asset.archive)
+  fs.rmSync(checksumsFile, { force: true })
+  if (!expected) {
+    throw new ScannerError(
+      `The checksums file ${asset.checksumsUrl} lists no ${asset.archive}; refusing to install Trivy ${version} unverified.`,
+    )
+  }
+  const archive = await download(asset.archiveUrl, 'release archive', version)
+  const actual = await sha256File(archive)
+  if (actual !== expected) {
+    fs.rmSync(archive, { force: true })
+    throw new ScannerError(
+      `The SHA-256 of ${asset.archive} is ${actual} but the release's checksums file says ${expected}; refusing to extract or run it.`,
+    )
+  }
+  core.info(`SHA-256 of ${asset.archive} verified: ${actual}`)
+  const extracted =
+    asset.format === 'zip' ? await tc.extractZip(archive) : await tc.extractTar(archive)
+  fs.rmSync(archive, { force: true })
+  if (!fs.existsSync(path.join(extracted, asset.binary))) {
+    throw new ScannerError(`The Trivy release archive ${asset.archive} holds no ${asset.binary}.`)
+  }
+  const cached = await tc.cacheDir(extracted, 'trivy', version)
+  return path.join(cached, asset.binary)
+}
+
+/**
+ * Finds Trivy `version`: `trivy` on PATH when it reports that version, else the runner's tool cache, else a
+ * verified download of the release. Throws ScannerError when none works.
+ */
+export async function locateOrInstallTrivy(
+  version: string,
+  runnerTemp: string,
+): Promise<TrivyBinary> {
+  const onPath = await io.which('trivy', false)
+  if (onPath) {
+    const found = await trivyVersionOf(onPath)
+    if (found === version) return { path: onPath, version, origin: 'path' }
+    core.info(
+      `trivy on PATH (${onPath}) is ${found ?? 'not runnable'}, not ${version}: using the release instead.`,
+    )
+  }
+  ensureToolCacheEnvironment(runnerTemp)
+  const cachedDir = tc.find('trivy', version)
+  const binaryName = process.platform === 'win32' ? 'trivy.exe' : 'trivy'
+  if (cachedDir && fs.existsSync(path.join(cachedDir, binaryName))) {
+    const cachedBinary = path.join(cachedDir, binaryName)
+    if ((await trivyVersionOf(cachedBinary)) === version) {
+      return { path: cachedBinary, version, origin: 'tool-cache' }
+    }
+  }
+  const downloaded = await downloadTrivy(version)
+  const reported = await trivyVersionOf(downloaded)
+  if (reported !== version) {
+    throw new ScannerError(
+      `The downloaded Trivy reports version ${reported ?? 'nothing'} instead of ${version}.`,
+    )
+  }
+  return { path: downloaded, version, origin: 'download' }
+}
