@@ -10,6 +10,7 @@ import { ConfigurationError } from './errors.js'
  */
 export const INPUT_DEFAULTS = {
   dataset: '',
+  'max-dataset-mb': '100',
   'target-column': '',
   'test-size': '0.2',
   seed: '42',
@@ -61,6 +62,8 @@ export interface MlflowAuth {
 export interface Inputs {
   /** Absolute path of the CSV, or '' for the built-in Iris data. */
   dataset: string
+  /** Largest dataset file accepted, in bytes (input max-dataset-mb). */
+  maxDatasetBytes: number
   targetColumn: string
   testSize: number
   seed: number
@@ -165,13 +168,20 @@ export function parseScanners(value: string): Scanner[] {
 
 export function parseBuildArgs(value: string): Record<string, string> {
   const args: Record<string, string> = {}
-  for (const raw of value.split(/\r?\n/)) {
-    const line = raw.trim()
+  const lines = value.split(/\r?\n/)
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n].trim()
     if (line === '') continue
     const eq = line.indexOf('=')
     const key = eq > 0 ? line.slice(0, eq) : ''
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      fail('build-args', line, 'each line must be KEY=VALUE with KEY made of letters, digits and _')
+      // Only the part before '=' is shown: a value may be a secret. A line without '=' is shown cut short.
+      const shown =
+        eq >= 0 ? `${line.slice(0, eq)}=***` : line.length > 20 ? `${line.slice(0, 20)}…` : line
+      throw new ConfigurationError(
+        'build-args',
+        `Input 'build-args' line ${n + 1} is '${shown}': each line must be KEY=VALUE with KEY made of letters, digits and _ (not starting with a digit).`,
+      )
     }
     args[key] = line.slice(eq + 1)
   }
@@ -181,7 +191,7 @@ export function parseBuildArgs(value: string): Record<string, string> {
 /**
  * A URL for an HTTP service: http(s) only, and no credentials inside it (they would end up in logs).
  */
-export function parseServiceUrl(name: InputName, value: string, credentialInputs: string): string {
+export function parseServiceUrl(name: InputName, value: string, credentialsFix: string): string {
   const text = value.trim()
   if (text === '') return ''
   let url: URL
@@ -196,15 +206,21 @@ export function parseServiceUrl(name: InputName, value: string, credentialInputs
   if (url.username || url.password) {
     throw new ConfigurationError(
       name,
-      `Input '${name}' has credentials inside the URL: remove them and use ${credentialInputs} (as secrets) instead.`,
+      `Input '${name}' has credentials inside the URL: remove them and ${credentialsFix}.`,
     )
   }
   return text.replace(/\/+$/, '')
 }
 
-/** Hides user:password@ in a URL-like text, for messages. */
+/**
+ * Hides credentials in a URL-like text, for messages: everything between the scheme and the last '@'
+ * (a password may hold '@' or '/', and a text without a scheme, 'user:pass@host', has no '//').
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/\/\/[^/@\s]*@/, '//***@')
+  const at = text.lastIndexOf('@')
+  if (at < 0) return text
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? ''
+  return `${scheme}***${text.slice(at)}`
 }
 
 /**
@@ -242,12 +258,42 @@ function resolvePath(workspace: string, p: string): string {
   return path.resolve(workspace, p)
 }
 
+/**
+ * The whole CSV is held in memory while it is parsed (about 20 times its size) and every training step
+ * passes over every row, so a file over the limit fails at once instead of exhausting the runner's memory.
+ * A missing file or a directory is left to the train stage, which says so.
+ */
+function checkDatasetSize(file: string, shown: string, maxMb: number): void {
+  let size: number
+  try {
+    const stat = fs.statSync(file)
+    if (!stat.isFile()) return
+    size = stat.size
+  } catch {
+    return
+  }
+  if (size > maxMb * 1024 * 1024) {
+    throw new ConfigurationError(
+      'dataset',
+      `Input 'dataset' is '${shown}', ${(size / 1024 / 1024).toFixed(1)} MB, over max-dataset-mb ${maxMb}: sample the data or raise max-dataset-mb (the CSV is held in memory while training).`,
+    )
+  }
+}
+
 /** Reads and validates every input once. Throws ConfigurationError naming the input, the value and the fix. */
 export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const workspace = env.GITHUB_WORKSPACE || process.cwd()
   const repoName = (env.GITHUB_REPOSITORY ?? '').split('/')[1] ?? ''
 
   const datasetRaw = readInput('dataset').trim()
+  const maxDatasetMb = parseNumber('max-dataset-mb', readInput('max-dataset-mb'), {
+    min: 1,
+    max: 4096,
+    integer: true,
+  })
+  const maxDatasetBytes = maxDatasetMb * 1024 * 1024
+  if (datasetRaw !== '')
+    checkDatasetSize(resolvePath(workspace, datasetRaw), datasetRaw, maxDatasetMb)
   const testSize = parseNumber('test-size', readInput('test-size'), {
     min: 0,
     max: 1,
@@ -260,7 +306,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const mlflowTrackingUri = parseServiceUrl(
     'mlflow-tracking-uri',
     readInput('mlflow-tracking-uri') || env.MLFLOW_TRACKING_URI || '',
-    'mlflow-username/mlflow-password or mlflow-token',
+    'pass mlflow-username/mlflow-password or mlflow-token (as secrets) instead',
   )
   const mlflowExperiment = readInput('mlflow-experiment').trim()
   if (mlflowExperiment === '') fail('mlflow-experiment', '', 'give an experiment name')
@@ -348,6 +394,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
 
   return {
     dataset: datasetRaw === '' ? '' : resolvePath(workspace, datasetRaw),
+    maxDatasetBytes,
     targetColumn: readInput('target-column').trim(),
     testSize,
     seed,
@@ -374,7 +421,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     trivyServer: parseServiceUrl(
       'trivy-server',
       readInput('trivy-server'),
-      'trivy-server without credentials',
+      'give the server URL alone',
     ),
     trivyTimeout,
     uploadArtifact: parseBoolean('upload-artifact', readInput('upload-artifact')),
