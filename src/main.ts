@@ -10,6 +10,11 @@ import type { ScanResult } from './trivy/findings.js'
 import { scanImage } from './trivy/scan-image.js'
 import { renderScanSection } from './trivy/scan-summary.js'
 import { renderModelSection, writeJobSummary } from './summary.js'
+import {
+  registerModel,
+  renderRegistrationSection,
+  type Registration,
+} from './mlflow/registration.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
 
 /**
@@ -53,6 +58,30 @@ export async function run(): Promise<void> {
     }
 
     // --- register ---
+    let registration: Registration | undefined
+    if (inputs.mlflowTrackingUri === '') {
+      core.notice(
+        'No MLflow tracking URI (input mlflow-tracking-uri or env MLFLOW_TRACKING_URI): the model is not registered.',
+      )
+      for (const name of ['run-id', 'model-version', 'model-uri']) core.setOutput(name, '')
+    } else {
+      registration = await core.group('Register in MLflow', () =>
+        registerModel({
+          trackingUri: inputs.mlflowTrackingUri,
+          auth: inputs.mlflowAuth,
+          experimentName: inputs.mlflowExperiment,
+          modelName: inputs.modelName,
+          train,
+          context,
+        }),
+      )
+      const registered = registration
+      failureReporters.push((message) => registered.fail(message))
+      core.setOutput('run-id', registered.runId)
+      core.setOutput('model-version', registered.modelVersion)
+      core.setOutput('model-uri', registered.modelUri)
+      summary.push(renderRegistrationSection(registered))
+    }
 
     // --- build ---
     let build: BuildResult | undefined
@@ -70,9 +99,9 @@ export async function run(): Promise<void> {
           datasetDigest: train.dataset.digest,
           accuracy: train.metrics.accuracy,
           // From the register stage when it ran: its run id, model version and models:/ URI.
-          runId: undefined,
-          modelVersion: undefined,
-          modelUri: undefined,
+          runId: registration?.runId,
+          modelVersion: registration?.modelVersion,
+          modelUri: registration?.modelUri,
         }),
       )
       core.setOutput('image', build.image)
@@ -121,6 +150,8 @@ export async function run(): Promise<void> {
     // --- gate ---
     core.setOutput('gate', gateFailures.length === 0 ? 'passed' : 'failed')
     if (gateFailures.length > 0) throw new GateError(gateFailures.join(' '))
+    // Every stage and gate passed: the MLflow run ends FINISHED (a failure above leaves it FAILED).
+    await registration?.finish()
   } catch (error) {
     failure = error
   }

@@ -1,0 +1,420 @@
+import * as core from '@actions/core'
+import { randomUUID } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import type { RunContext } from '../context.js'
+import { HttpError, errorMessage } from '../errors.js'
+import type { MlflowAuth } from '../inputs.js'
+import type { TrainResult } from '../train/train-stage.js'
+import {
+  MlflowClient,
+  type DatasetInput,
+  type Experiment,
+  type Metric,
+  type ModelVersion,
+  type RetryOptions,
+  type Tag,
+} from './client.js'
+import { MLMODEL_FILE, renderMlmodel } from './mlmodel.js'
+
+/** Tag that makes this try's run, logged model and version findable again (look before creating twice). */
+export const TOKEN_TAG = 'mlsecops.token'
+/** Tag holding the failure when the run ends FAILED. */
+export const ERROR_TAG = 'mlsecops.error'
+/** Run artifact folder holding the model directory. */
+export const MODEL_ARTIFACT_PATH = 'model'
+/** MLflow's limit for a tag value. */
+const TAG_VALUE_LIMIT = 8000
+
+export interface RegisterOptions {
+  trackingUri: string
+  auth: MlflowAuth
+  experimentName: string
+  modelName: string
+  train: TrainResult
+  context: RunContext
+  /** Retry tuning (tests shorten the backoff; the defaults are the client's). */
+  retry?: Partial<RetryOptions>
+  timeoutMs?: number
+  /** How often and how long to wait for the new version to become READY. */
+  pollIntervalMs?: number
+  readyTimeoutMs?: number
+}
+
+/** What the register stage made, and what later stages (publish) need to add to it. */
+export interface Registration {
+  client: MlflowClient
+  trackingUri: string
+  experimentId: string
+  experimentName: string
+  runId: string
+  runName: string
+  /** The run's artifact root (`mlflow-artifacts:/...`), for client.logArtifacts. */
+  artifactUri: string
+  /** The MLflow 3 LoggedModel holding model.onnx + MLmodel. */
+  modelId: string
+  modelName: string
+  modelVersion: string
+  /** `models:/<name>/<version>` */
+  modelUri: string
+  /** Links into the MLflow UI. */
+  runUrl: string
+  versionUrl: string
+  /** Ends the run FINISHED (call when the whole pipeline succeeded). */
+  finish(): Promise<void>
+  /** Ends the run FAILED with the message as the mlsecops.error tag. */
+  fail(message: string): Promise<void>
+}
+
+/** MLflow metric keys allow letters, digits, _ - . / and space. */
+export function metricKey(text: string): string {
+  return text.replace(/[^A-Za-z0-9_\-./ ]/g, '_')
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7)
+}
+
+function nonEmpty(tags: Tag[]): Tag[] {
+  return tags
+    .filter((t) => t.value !== '')
+    .map((t) => ({ key: t.key, value: t.value.slice(0, TAG_VALUE_LIMIT) }))
+}
+
+/** The run's tags: MLflow's system tags for source and git, and the workflow run. */
+export function runTags(context: RunContext, runName: string, token: string): Tag[] {
+  const user = context.actor || safeUserName()
+  return nonEmpty([
+    { key: 'mlflow.runName', value: runName },
+    { key: 'mlflow.user', value: user },
+    {
+      key: 'mlflow.source.name',
+      value: context.runUrl || context.repositoryUrl || 'mlsecops-action',
+    },
+    { key: 'mlflow.source.type', value: 'JOB' },
+    { key: 'mlflow.source.git.commit', value: context.sha },
+    { key: 'mlflow.source.git.branch', value: context.branch },
+    { key: 'mlflow.source.git.repoURL', value: context.repositoryUrl },
+    { key: 'github.workflow_run_url', value: context.runUrl },
+    { key: 'github.repository', value: context.repository },
+    { key: 'github.workflow', value: context.workflow },
+    { key: 'github.job', value: context.job },
+    { key: 'github.event_name', value: context.eventName },
+    { key: 'github.ref', value: context.ref },
+    { key: 'github.run_id', value: context.runId },
+    { key: 'github.run_attempt', value: context.runAttempt },
+    { key: TOKEN_TAG, value: token },
+  ])
+}
+
+function safeUserName(): string {
+  try {
+    return os.userInfo().username
+  } catch {
+    return 'mlsecops-action'
+  }
+}
+
+/** Params: the training settings, split and dataset, as the train stage reports them. */
+export function runParams(train: TrainResult): Tag[] {
+  return Object.entries(train.params).map(([key, value]) => ({ key, value: String(value) }))
+}
+
+/** Metrics: every holdout metric, per class too. */
+export function runMetrics(train: TrainResult, timestamp: number): Metric[] {
+  const m = train.metrics
+  const metric = (key: string, value: number): Metric => ({
+    key: metricKey(key),
+    value,
+    timestamp,
+    step: 0,
+  })
+  return [
+    metric('accuracy', m.accuracy),
+    metric('precision_macro', m.precisionMacro),
+    metric('recall_macro', m.recallMacro),
+    metric('f1_macro', m.f1Macro),
+    metric('train_size', m.trainSize),
+    metric('test_size', m.testSize),
+    ...m.perClass.flatMap((c) => [
+      metric(`precision.${c.label}`, c.precision),
+      metric(`recall.${c.label}`, c.recall),
+      metric(`f1.${c.label}`, c.f1),
+      metric(`support.${c.label}`, c.support),
+    ]),
+  ]
+}
+
+/** The dataset as an MLflow dataset input (name, digest, source, schema, profile). */
+export function datasetInput(train: TrainResult): DatasetInput {
+  const d = train.dataset
+  const builtin = d.source.startsWith('builtin:')
+  const schema = {
+    mlflow_colspec: [
+      ...d.featureNames.map((name) => ({ type: 'double', name, required: true })),
+      { type: 'string', name: d.targetColumn, required: true },
+    ],
+  }
+  return {
+    tags: [{ key: 'mlflow.data.context', value: 'training' }],
+    dataset: {
+      name: d.name,
+      // MLflow keeps digests short (36 characters at most); the full sha256 is in the profile and params.
+      digest: d.digest.slice(0, 16),
+      source_type: builtin ? 'code' : 'local',
+      source: JSON.stringify(builtin ? { uri: d.source } : { uri: `file://${d.source}` }),
+      schema: JSON.stringify(schema),
+      profile: JSON.stringify({
+        num_rows: d.rows,
+        num_features: d.featureNames.length,
+        target: d.targetColumn,
+        sha256: d.digest,
+      }),
+    },
+  }
+}
+
+async function getOrCreateExperiment(client: MlflowClient, name: string): Promise<Experiment> {
+  let experiment = await client.getExperimentByName(name)
+  if (!experiment) {
+    try {
+      await client.createExperiment(name)
+    } catch (error) {
+      // Another job created it between our look and our create.
+      if (!(error instanceof HttpError && error.code === 'RESOURCE_ALREADY_EXISTS')) throw error
+    }
+    experiment = await client.getExperimentByName(name)
+    if (!experiment)
+      throw new HttpError(
+        'MLflow',
+        undefined,
+        undefined,
+        `MLflow experiment '${name}' was created but cannot be read back`,
+      )
+    core.info(`Created MLflow experiment '${name}' (${experiment.experiment_id})`)
+  }
+  if (experiment.lifecycle_stage === 'deleted') {
+    core.info(`MLflow experiment '${name}' (${experiment.experiment_id}) was deleted; restoring it`)
+    try {
+      await client.restoreExperiment(experiment.experiment_id)
+    } catch (error) {
+      // Another job restored it first: fine when it is active now.
+      const again = await client.getExperimentByName(name)
+      if (again?.lifecycle_stage !== 'active') throw error
+    }
+    experiment = { ...experiment, lifecycle_stage: 'active' }
+  }
+  return experiment
+}
+
+async function waitUntilReady(
+  client: MlflowClient,
+  version: ModelVersion,
+  intervalMs: number,
+  timeoutMs: number,
+): Promise<ModelVersion> {
+  const deadline = Date.now() + timeoutMs
+  let current = version
+  while (current.status !== 'READY') {
+    if (current.status === 'FAILED_REGISTRATION') {
+      throw new HttpError(
+        'MLflow',
+        undefined,
+        'FAILED_REGISTRATION',
+        `MLflow could not register ${current.name} version ${current.version}: ${current.status_message || 'FAILED_REGISTRATION'}`,
+      )
+    }
+    if (Date.now() > deadline) {
+      throw new HttpError(
+        'MLflow',
+        undefined,
+        current.status,
+        `MLflow model ${current.name} version ${current.version} is still ${current.status} after ${Math.round(timeoutMs / 1000)} s`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+    current = await client.getModelVersion(current.name, current.version)
+  }
+  return current
+}
+
+/**
+ * The register stage: experiment (created or restored), run with tags/params/metrics/dataset, run artifacts,
+ * a LoggedModel holding the MLflow Model (model.onnx + MLmodel), a registered model and a new version from
+ * `models:/<model_id>`, waited on until READY. The run stays RUNNING: the caller ends it with finish() or
+ * fail(). When this stage itself fails after the run exists, the run is marked FAILED before the error
+ * is thrown on.
+ */
+export async function registerModel(options: RegisterOptions): Promise<Registration> {
+  const { train, context } = options
+  const client = new MlflowClient({
+    trackingUri: options.trackingUri,
+    auth: options.auth,
+    retry: options.retry,
+    timeoutMs: options.timeoutMs,
+  })
+  const baseUrl = client.baseUrl
+  const experiment = await getOrCreateExperiment(client, options.experimentName)
+  const experimentId = experiment.experiment_id
+
+  const token = randomUUID()
+  const runName = context.runId
+    ? `${options.modelName}-${context.runId}-${context.runAttempt}`
+    : `${options.modelName}-${short(context.sha) || new Date().toISOString().replace(/[:.]/g, '-')}`
+  const tokenFilter = `tags.\`${TOKEN_TAG}\` = '${token}'`
+  const run = await client.createRun(
+    {
+      experiment_id: experimentId,
+      run_name: runName,
+      start_time: Date.now(),
+      tags: runTags(context, runName, token),
+    },
+    async () => (await client.searchRuns([experimentId], tokenFilter, 1))[0],
+  )
+  const runId = run.info.run_id
+  core.info(`MLflow run ${runId} in experiment '${options.experimentName}' (${experimentId})`)
+
+  let ended = false
+  const end = async (status: 'FINISHED' | 'FAILED', message?: string): Promise<void> => {
+    if (message !== undefined) {
+      await client.setTag(runId, ERROR_TAG, message.slice(0, TAG_VALUE_LIMIT) || 'failed')
+    }
+    await client.updateRun(runId, status)
+    ended = true
+  }
+
+  try {
+    const now = Date.now()
+    await client.logBatch(runId, { params: runParams(train), metrics: runMetrics(train, now) })
+    await client.logInputs(runId, [datasetInput(train)])
+
+    // Run artifacts: the model directory, the metrics and the confusion matrix.
+    const artifactUri = run.info.artifact_uri
+    await client.logArtifacts(artifactUri, train.modelDir, MODEL_ARTIFACT_PATH)
+    const m = train.metrics
+    await client.uploadArtifact(
+      artifactUri,
+      'metrics.json',
+      Buffer.from(JSON.stringify(m, null, 2) + '\n'),
+    )
+    await client.uploadArtifact(
+      artifactUri,
+      'confusion_matrix.json',
+      Buffer.from(
+        JSON.stringify(
+          {
+            labels: m.classLabels,
+            rows: 'true class',
+            columns: 'predicted class',
+            matrix: m.confusionMatrix,
+          },
+          null,
+          2,
+        ) + '\n',
+      ),
+    )
+    core.info(`Uploaded the model directory and reports to ${artifactUri}`)
+
+    // The MLflow 3 LoggedModel: the same model directory, with an MLmodel naming the run and the model id.
+    const model = await client.createLoggedModel(
+      {
+        experiment_id: experimentId,
+        name: options.modelName,
+        source_run_id: runId,
+        model_type: 'onnx',
+        tags: [{ key: TOKEN_TAG, value: token }],
+        params: runParams(train),
+      },
+      async () =>
+        (await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`))[0],
+    )
+    const modelId = model.info.model_id
+    await client.logOutputs(runId, [modelId])
+    const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'mlsecops-mlmodel-'))
+    try {
+      for (const name of fs.readdirSync(train.modelDir)) {
+        const source = path.join(train.modelDir, name)
+        if (fs.statSync(source).isFile()) fs.copyFileSync(source, path.join(staging, name))
+      }
+      fs.writeFileSync(
+        path.join(staging, MLMODEL_FILE),
+        renderMlmodel(train.model.file, { runId, modelId, createdAt: new Date() }),
+      )
+      await client.logArtifacts(model.info.artifact_uri, staging)
+    } finally {
+      fs.rmSync(staging, { recursive: true, force: true })
+    }
+    await client.finalizeLoggedModel(modelId, 'LOGGED_MODEL_READY')
+    core.info(`Logged model ${modelId} (model.onnx + MLmodel)`)
+
+    await client.ensureRegisteredModel(options.modelName)
+    const versionTags: Tag[] = nonEmpty([
+      { key: 'git_commit', value: context.sha },
+      { key: 'dataset_digest', value: train.dataset.digest },
+      { key: 'accuracy', value: String(m.accuracy) },
+      { key: 'run_url', value: context.runUrl },
+      { key: TOKEN_TAG, value: token },
+    ])
+    const created = await client.createModelVersion(
+      {
+        name: options.modelName,
+        source: `models:/${modelId}`,
+        run_id: runId,
+        model_id: modelId,
+        tags: versionTags,
+        description: `Trained on ${train.dataset.name} at ${short(context.sha) || 'a local checkout'}; holdout accuracy ${m.accuracy}.`,
+      },
+      async () => {
+        const versions = await client.searchModelVersions(
+          `name = '${options.modelName}' and run_id = '${runId}'`,
+        )
+        return versions.find((v) => v.tags?.some((t) => t.key === TOKEN_TAG && t.value === token))
+      },
+    )
+    const version = await waitUntilReady(
+      client,
+      created,
+      options.pollIntervalMs ?? 1000,
+      options.readyTimeoutMs ?? 300000,
+    )
+    core.info(`Registered ${options.modelName} version ${version.version} (${version.status})`)
+
+    const name = encodeURIComponent(options.modelName)
+    return {
+      client,
+      trackingUri: baseUrl,
+      experimentId,
+      experimentName: options.experimentName,
+      runId,
+      runName,
+      artifactUri,
+      modelId,
+      modelName: options.modelName,
+      modelVersion: version.version,
+      modelUri: `models:/${options.modelName}/${version.version}`,
+      runUrl: `${baseUrl}/#/experiments/${experimentId}/runs/${runId}`,
+      versionUrl: `${baseUrl}/#/models/${name}/versions/${version.version}`,
+      finish: async () => {
+        if (!ended) await end('FINISHED')
+      },
+      fail: (message: string) => end('FAILED', message),
+    }
+  } catch (error) {
+    try {
+      await end('FAILED', errorMessage(error))
+    } catch (markError) {
+      core.warning(`Could not mark MLflow run ${runId} FAILED: ${errorMessage(markError)}`)
+    }
+    throw error
+  }
+}
+
+/** The job summary section: the run and the version, linked into the MLflow UI. */
+export function renderRegistrationSection(registration: Registration): string {
+  const r = registration
+  return [
+    '### MLflow',
+    `Run [${r.runName}](${r.runUrl}) in experiment **${r.experimentName}** registered [${r.modelName} version ${r.modelVersion}](${r.versionUrl}) (\`${r.modelUri}\`).`,
+  ].join('\n')
+}
