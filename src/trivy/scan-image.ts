@@ -37,12 +37,24 @@ export interface ScanOptions {
   timeout: string
 }
 
+/**
+ * Trivy logs some failures as ERROR and still exits 0 (e.g. an image-config Dockerfile it cannot parse, so the
+ * config misconfiguration checks did not run). Those lines become warnings; the benign fallback to the checks
+ * embedded in the binary (offline) does not.
+ */
+export function trivyErrorLines(stderr: string): string[] {
+  return stderr
+    .split(/\r?\n/)
+    .filter((line) => /\tERROR\t/.test(line) && !/Falling back to embedded checks/.test(line))
+    .map((line) => line.replace(/^\S+\tERROR\t/, '').trim())
+}
+
 async function runTrivy(
   binary: string,
   args: string[],
   cwd: string,
   what: string,
-): Promise<{ tail: string[] }> {
+): Promise<{ tail: string[]; stderr: string }> {
   let result
   try {
     result = await runCommand(binary, args, { cwd, tailLines: 15 })
@@ -54,7 +66,7 @@ async function runTrivy(
       `Trivy failed (exit ${result.exitCode}) during ${what}: ${oneLine(result.tail.join(' | '))}`,
     )
   }
-  return { tail: result.tail }
+  return { tail: result.tail, stderr: result.stderr }
 }
 
 /**
@@ -116,7 +128,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   if (usesLocalDb) await prepareDb(trivy.path, options, cwd)
 
   const started = Date.now()
-  await runTrivy(
+  const scanRun = await runTrivy(
     trivy.path,
     trivyImageScanArgs({
       image: options.image,
@@ -132,6 +144,8 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     `the scan of ${options.image}`,
   )
   const durationMs = Date.now() - started
+  for (const line of trivyErrorLines(scanRun.stderr))
+    core.warning(`Trivy reported an error: ${line}`)
   if (!fs.existsSync(jsonReport)) {
     throw new ScannerError(`Trivy finished but wrote no JSON report at ${jsonReport}.`)
   }
