@@ -121,7 +121,7 @@ export async function uploadReportArtifact(
   const retentionDays = options.retentionDays > 0 ? options.retentionDays : undefined
 
   core.info(
-    `Uploading artifact ${options.name} (${entries.join(', ')}), retention ${retentionDays ?? "the repository's default"} days`,
+    `Uploading artifact ${options.name} (${entries.join(', ')}), retention ${retentionDays ? `${retentionDays} days` : "the repository's default"}`,
   )
   let uploaded: { id?: number; size?: number; digest?: string }
   try {
