@@ -1,6 +1,8 @@
 import * as core from '@actions/core'
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios'
 import * as fs from 'node:fs'
+import * as http from 'node:http'
+import * as https from 'node:https'
 import * as path from 'node:path'
 import { HttpError, oneLine } from '../errors.js'
 import type { MlflowAuth } from '../inputs.js'
@@ -239,6 +241,10 @@ export class MlflowClient {
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
       proxy: false,
+      // No idle keep-alive sockets: servers such as uvicorn close them after 5 s, and a request sent on a
+      // socket the server is closing fails with ECONNRESET.
+      httpAgent: new http.Agent({ keepAlive: false }),
+      httpsAgent: new https.Agent({ keepAlive: false }),
     })
   }
 
