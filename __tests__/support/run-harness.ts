@@ -76,8 +76,8 @@ export async function loadRunHarness(): Promise<RunHarness> {
   const actualExec = await import('@actions/exec')
   jest.unstable_mockModule('@actions/exec', () => ({
     ...actualExec,
-    exec: jest.fn(refuse('exec')),
-    getExecOutput: jest.fn(refuse('getExecOutput')),
+    exec: jest.fn(async (...args: unknown[]) => refuse('exec')(...args)),
+    getExecOutput: jest.fn(async (...args: unknown[]) => refuse('getExecOutput')(...args)),
   }))
   const actualChild = await import('node:child_process')
   const childMock = {
