@@ -17,6 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import * as net from 'node:net'
 import * as path from 'node:path'
@@ -131,8 +132,16 @@ export async function freePort(): Promise<number> {
 async function startAzurite(
   dir: string,
 ): Promise<{ process: ChildProcess; endpoint: string; log: string }> {
-  const main = path.resolve('node_modules/azurite/dist/src/blob/main.js')
-  if (!fs.existsSync(main)) throw new Error(`Azurite is not installed (${main}); run npm ci`)
+  let main: string
+  try {
+    const pkg = createRequire(import.meta.url).resolve('azurite/package.json', {
+      paths: [process.cwd()],
+    })
+    main = path.join(path.dirname(pkg), 'dist', 'src', 'blob', 'main.js')
+  } catch {
+    throw new Error('Azurite is not installed (npm azurite@3.35.0, a devDependency); run npm ci')
+  }
+  if (!fs.existsSync(main)) throw new Error(`Azurite's blob entry point is missing: ${main}`)
   const port = await freePort()
   const location = path.join(dir, 'azurite')
   fs.mkdirSync(location, { recursive: true })
