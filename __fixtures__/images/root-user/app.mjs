@@ -1,0 +1,1 @@
+process.stdout.write('running as uid ' + process.getuid() + '\n')
