@@ -1,9 +1,10 @@
 import * as path from 'node:path'
 import { loadDataset, type Dataset } from './csv-dataset.js'
 import {
-  DEFAULT_TRAINER,
+  DEFAULT_SOLVER,
   MODEL_FORMAT,
   TrainedModel,
+  standardizedMatrix,
   trainLogisticRegression,
   type ModelFile,
 } from './logistic-model.js'
@@ -11,7 +12,7 @@ import { computeMetrics, type Metrics } from './metrics.js'
 import { writeMlflowModelFiles } from '../mlflow/mlmodel.js'
 import { writeModelDirectory } from './model-directory.js'
 import { stratifiedSplit } from './split.js'
-import { designRows, fitStandardizer } from './standardizer.js'
+import { fitStandardizer } from './standardizer.js'
 
 export interface TrainOptions {
   dataset: string
@@ -54,11 +55,11 @@ export function trainModel(options: TrainOptions): TrainResult {
   const y = data.labels.map((l) => classIndex.get(l)!)
 
   const standardizer = fitStandardizer(data.features, split.train, nf)
-  const x = designRows(data.features, split.train, nf, standardizer)
-  const settings = DEFAULT_TRAINER
-  const logisticRegression = trainLogisticRegression(
-    x,
+  const settings = DEFAULT_SOLVER
+  const { logisticRegression, fit } = trainLogisticRegression(
+    standardizedMatrix(data.features, split.train, nf, standardizer),
     split.train.map((i) => y[i]),
+    classLabels.length,
     settings,
   )
   const file: ModelFile = {
@@ -94,9 +95,13 @@ export function trainModel(options: TrainOptions): TrainResult {
     dataset: datasetInfo,
     model,
     params: {
-      solver: 'ml-logistic-regression (one-vs-rest, gradient descent)',
-      num_steps: String(settings.numSteps),
-      step_size: String(settings.stepSize),
+      solver: 'lbfgs',
+      loss: fit.loss,
+      C: String(settings.c),
+      tol: String(settings.tolerance),
+      max_iter: String(settings.maxIterations),
+      iterations: String(fit.iterations),
+      converged: String(fit.converged),
       standardize: 'true',
       intercept: 'true',
       test_size: String(options.testSize),

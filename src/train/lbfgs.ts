@@ -1,0 +1,255 @@
+/**
+ * Limited-memory BFGS on Float64Array parameters, for smooth convex objectives such as the L2-penalized
+ * logistic loss. The stopping rules are scipy's L-BFGS-B ones (which scikit-learn's `lbfgs` solver uses):
+ * the largest absolute gradient component at or below `gradientTolerance`, or a relative decrease of the
+ * objective at or below `relativeTolerance`, or `maxIterations`. Steps satisfy the strong Wolfe conditions.
+ * Everything is sequential and allocation-free per iteration, so the same input gives bit-identical output.
+ */
+
+/** Returns f(x) and writes the gradient of f at x into `gradient`. */
+export type Objective = (x: Float64Array, gradient: Float64Array) => number
+
+export interface LbfgsOptions {
+  /** Stop when max |gradient_i| <= this (scipy's gtol; scikit-learn's tol). */
+  gradientTolerance: number
+  /** Stop when (f_prev - f) / max(|f_prev|, |f|, 1) <= this (scipy's ftol). */
+  relativeTolerance: number
+  maxIterations: number
+  /** Correction pairs kept (scipy's maxcor). */
+  memory: number
+  /** Objective evaluations allowed per line search (scipy's maxls). */
+  maxLineSearch: number
+}
+
+export const DEFAULT_LBFGS: LbfgsOptions = {
+  gradientTolerance: 1e-4,
+  relativeTolerance: 64 * Number.EPSILON,
+  maxIterations: 200,
+  memory: 10,
+  maxLineSearch: 50,
+}
+
+/** Why the solver stopped. Only 'gradient' and 'no-progress' count as converged. */
+export type LbfgsStop = 'gradient' | 'no-progress' | 'max-iterations' | 'line-search'
+
+export interface LbfgsResult {
+  x: Float64Array
+  value: number
+  /** max |gradient_i| at x. */
+  gradientNorm: number
+  iterations: number
+  evaluations: number
+  stop: LbfgsStop
+  converged: boolean
+}
+
+const C1 = 1e-4 // sufficient decrease (Armijo)
+const C2 = 0.9 // curvature (strong Wolfe)
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i]
+  return s
+}
+
+function maxAbs(a: Float64Array): number {
+  let m = 0
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i])
+    if (v > m || v !== v) m = v // NaN propagates
+  }
+  return m
+}
+
+/** Minimizer of the cubic through (a, fa, da) and (b, fb, db), or NaN when it has none. */
+function cubicMinimizer(
+  a: number,
+  fa: number,
+  da: number,
+  b: number,
+  fb: number,
+  db: number,
+): number {
+  const d1 = da + db - (3 * (fa - fb)) / (a - b)
+  const disc = d1 * d1 - da * db
+  if (!(disc >= 0)) return NaN
+  const d2 = Math.sign(b - a) * Math.sqrt(disc)
+  return b - ((b - a) * (db + d2 - d1)) / (db - da + 2 * d2)
+}
+
+interface Point {
+  alpha: number
+  f: number
+  /** Directional derivative g(x + alpha d) . d */
+  dg: number
+}
+
+/** Minimizes `objective` from `x0` (not modified). */
+export function minimizeLbfgs(
+  objective: Objective,
+  x0: Float64Array,
+  options: LbfgsOptions = DEFAULT_LBFGS,
+): LbfgsResult {
+  const n = x0.length
+  const m = Math.max(1, options.memory)
+  const x = Float64Array.from(x0)
+  const g = new Float64Array(n)
+  const d = new Float64Array(n)
+  const xt = new Float64Array(n) // trial point of the line search
+  const gt = new Float64Array(n)
+  const xLo = new Float64Array(n) // best point of the zoom phase
+  const gLo = new Float64Array(n)
+  const s = Array.from({ length: m }, () => new Float64Array(n))
+  const y = Array.from({ length: m }, () => new Float64Array(n))
+  const rho = new Float64Array(m)
+  const alphas = new Float64Array(m)
+  let pairs = 0 // stored pairs
+  let newest = -1 // ring index of the newest pair
+  let evaluations = 1
+  let f = objective(x, g)
+  let gradientNorm = maxAbs(g)
+  const done = (iterations: number, stop: LbfgsStop): LbfgsResult => ({
+    x,
+    value: f,
+    gradientNorm,
+    iterations,
+    evaluations,
+    stop,
+    converged: stop === 'gradient' || stop === 'no-progress',
+  })
+  if (gradientNorm <= options.gradientTolerance) return done(0, 'gradient')
+
+  const evaluate = (alpha: number): Point => {
+    for (let i = 0; i < n; i++) xt[i] = x[i] + alpha * d[i]
+    const ft = objective(xt, gt)
+    evaluations++
+    return { alpha, f: ft, dg: dot(gt, d) }
+  }
+
+  for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
+    // Two-loop recursion: d = -H g.
+    for (let i = 0; i < n; i++) d[i] = -g[i]
+    for (let k = 0, j = newest; k < pairs; k++, j = (j - 1 + m) % m) {
+      alphas[j] = rho[j] * dot(s[j], d)
+      const yj = y[j]
+      for (let i = 0; i < n; i++) d[i] -= alphas[j] * yj[i]
+    }
+    let initialStep = 1
+    if (pairs > 0) {
+      const yy = dot(y[newest], y[newest])
+      const gamma = 1 / (rho[newest] * yy)
+      for (let i = 0; i < n; i++) d[i] *= gamma
+      for (let k = 0, j = (newest - pairs + 1 + m) % m; k < pairs; k++, j = (j + 1) % m) {
+        const beta = rho[j] * dot(y[j], d)
+        const sj = s[j]
+        for (let i = 0; i < n; i++) d[i] += (alphas[j] - beta) * sj[i]
+      }
+    } else {
+      // First step (or after a reset): steepest descent of unit length, as scipy does.
+      initialStep = Math.min(1, 1 / Math.sqrt(dot(g, g)))
+    }
+    let dg0 = dot(g, d)
+    if (!(dg0 < 0)) {
+      // Not a descent direction (rounding): drop the memory and take the gradient.
+      pairs = 0
+      newest = -1
+      for (let i = 0; i < n; i++) d[i] = -g[i]
+      dg0 = -dot(g, g)
+      initialStep = Math.min(1, 1 / Math.sqrt(-dg0))
+    }
+
+    // Strong Wolfe line search (Nocedal & Wright, algorithms 3.5 and 3.6).
+    const f0 = f
+    const sufficient = (p: Point): boolean => p.f <= f0 + C1 * p.alpha * dg0
+    const curvature = (p: Point): boolean => Math.abs(p.dg) <= -C2 * dg0
+    let accepted: 'trial' | 'lo' | undefined
+    let fTrial = NaN
+    let lo: Point = { alpha: 0, f: f0, dg: dg0 }
+    let hi: Point | undefined
+    let alpha = initialStep
+    let calls = 0
+    let prev = lo
+    // Bracketing phase.
+    while (calls < options.maxLineSearch) {
+      const t = evaluate(alpha)
+      calls++
+      if (!sufficient(t) || (calls > 1 && t.f >= prev.f) || !Number.isFinite(t.f)) {
+        lo = prev
+        hi = t
+        break
+      }
+      if (curvature(t)) {
+        accepted = 'trial'
+        fTrial = t.f
+        break
+      }
+      if (t.dg >= 0) {
+        lo = t
+        hi = prev
+        xLo.set(xt)
+        gLo.set(gt)
+        break
+      }
+      prev = t
+      xLo.set(xt)
+      gLo.set(gt)
+      lo = t
+      alpha *= 4
+    }
+    // Zoom phase: lo satisfies the sufficient decrease and has the lowest value seen.
+    while (accepted === undefined && hi !== undefined && calls < options.maxLineSearch) {
+      const left = Math.min(lo.alpha, hi.alpha)
+      const width = Math.abs(hi.alpha - lo.alpha)
+      let a = Number.isFinite(hi.f)
+        ? cubicMinimizer(lo.alpha, lo.f, lo.dg, hi.alpha, hi.f, hi.dg)
+        : NaN
+      if (!(a > left + 0.1 * width && a < left + 0.9 * width)) a = left + 0.5 * width
+      if (width <= 1e-16 * Math.max(1, Math.abs(lo.alpha))) break
+      const t = evaluate(a)
+      calls++
+      if (!sufficient(t) || t.f >= lo.f || !Number.isFinite(t.f)) {
+        hi = t
+      } else {
+        if (curvature(t)) {
+          accepted = 'trial'
+          fTrial = t.f
+          break
+        }
+        if (t.dg * (hi.alpha - lo.alpha) >= 0) hi = lo
+        lo = t
+        xLo.set(xt)
+        gLo.set(gt)
+      }
+    }
+    if (accepted === undefined && lo.alpha > 0) accepted = 'lo'
+    if (accepted === undefined) return done(iteration - 1, 'line-search')
+    const xNew = accepted === 'trial' ? xt : xLo
+    const gNew = accepted === 'trial' ? gt : gLo
+    const fAccepted = accepted === 'trial' ? fTrial : lo.f
+
+    // Update the memory with s = x_new - x, y = g_new - g when the curvature is positive.
+    const slot = (newest + 1) % m
+    const sk = s[slot]
+    const yk = y[slot]
+    for (let i = 0; i < n; i++) {
+      sk[i] = xNew[i] - x[i]
+      yk[i] = gNew[i] - g[i]
+    }
+    const sy = dot(sk, yk)
+    if (sy > Number.EPSILON * dot(yk, yk)) {
+      rho[slot] = 1 / sy
+      newest = slot
+      pairs = Math.min(pairs + 1, m)
+    }
+    x.set(xNew)
+    g.set(gNew)
+    const fPrev = f
+    f = fAccepted
+    gradientNorm = maxAbs(g)
+    if (gradientNorm <= options.gradientTolerance) return done(iteration, 'gradient')
+    if (fPrev - f <= options.relativeTolerance * Math.max(Math.abs(fPrev), Math.abs(f), 1)) {
+      return done(iteration, 'no-progress')
+    }
+  }
+  return done(options.maxIterations, 'max-iterations')
+}
