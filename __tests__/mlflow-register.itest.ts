@@ -156,6 +156,7 @@ interface ReadVersion {
 interface Read {
   experiment: { id: string; name: string; lifecycle_stage: string } | null
   runs: ReadRun[]
+  experiment_logged_models: string[]
   run: ReadRun
   logged_models: { model_id: string; status: string; source_run_id: string }[]
   versions: ReadVersion[]
@@ -527,6 +528,7 @@ describe('register stage through a proxy that fails requests, then recovers', ()
     expect(r.runs).toHaveLength(1)
     expect(r.run.status).toBe('FINISHED')
     expect(r.logged_models).toHaveLength(1)
+    expect(r.experiment_logged_models).toEqual([r.logged_models[0].model_id])
     expect(r.versions.map((v) => [v.version, v.status])).toEqual([['1', 'READY']])
     expect(result.outputs['model-version']).toBe('1')
     expect(r.predictions).toEqual(typescriptPredictions(result.outputs['model-dir'], IRIS))

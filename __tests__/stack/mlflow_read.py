@@ -70,6 +70,8 @@ def main():
         }
         runs = client.search_runs([experiment.experiment_id], run_view_type=ViewType.ALL, max_results=1000)
         result["runs"] = [describe_run(client, r) for r in runs]
+        models = client.search_logged_models(experiment_ids=[experiment.experiment_id], max_results=1000)
+        result["experiment_logged_models"] = [m.model_id for m in models]
 
     if request.get("run_id"):
         run = client.get_run(request["run_id"])
