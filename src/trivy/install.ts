@@ -88,6 +88,7 @@ export async function downloadTrivy(
     throw new ScannerError(`The Trivy release archive ${asset.archive} holds no ${asset.binary}.`)
   }
   const cached = await tc.cacheDir(extracted, 'trivy', version)
+  fs.rmSync(extracted, { recursive: true, force: true })
   return path.join(cached, asset.binary)
 }
 
