@@ -134,3 +134,13 @@ describe('seededRandom', () => {
     expect(seededRandom(1)()).not.toBe(seededRandom(2)())
   })
 })
+
+describe('stratifiedSplit on many rows', () => {
+  test('500 000 rows split without overflowing the call stack, in proportion', () => {
+    const labels = Array.from({ length: 500000 }, (_, i) => (i % 5 === 0 ? 'rare' : 'common'))
+    const s = stratifiedSplit(labels, 0.2, 42)
+    expect(s.test).toHaveLength(100000)
+    expect(s.train).toHaveLength(400000)
+    expect(countBy(s.test, labels)).toEqual({ rare: 20000, common: 80000 })
+  })
+})

@@ -89,8 +89,8 @@ export function stratifiedSplit(labels: string[], testSize: number, seed: number
   for (const s of shares) {
     const idx = [...byClass.get(s.c)!]
     shuffle(idx, random)
-    test.push(...idx.slice(0, s.take))
-    train.push(...idx.slice(s.take))
+    // A loop, not push(...spread): spreading 100k+ indices as arguments overflows the call stack.
+    for (let i = 0; i < idx.length; i++) (i < s.take ? test : train).push(idx[i])
   }
   const classesInTrain = new Set(train.map((i) => labels[i]))
   if (classesInTrain.size < classes.length) {
