@@ -42,7 +42,10 @@ function describe(tripped: Finding[]): string {
     .filter((s) => bySeverity.has(s))
     .map((s) => `${bySeverity.get(s)} ${s}`)
     .join(', ')
-  const ids = [...new Set(tripped.map((f) => f.id))]
+  const ordered = [...tripped].sort(
+    (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.id.localeCompare(b.id),
+  )
+  const ids = [...new Set(ordered.map((f) => f.id))]
   const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, and ${ids.length - 5} more` : '')
   return `${counts} (${shown})`
 }
