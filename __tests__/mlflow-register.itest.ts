@@ -175,7 +175,7 @@ function read(
   return readWithMlflowPython(url, request, env) as unknown as Read
 }
 
-/** A noisy two-feature CSV on which no model is perfect (for a holdout accuracy below 1). */
+/** A noisy two-feature CSV with awkward string labels on which no model is perfect (accuracy below 1). */
 function writeNoisyCsv(file: string): void {
   let state = 11
   const next = (): number => {
@@ -184,9 +184,11 @@ function writeNoisyCsv(file: string): void {
   }
   const lines = ['x,y,label']
   for (let i = 0; i < 200; i++) {
-    const label = i % 2 === 0 ? 'left' : 'right'
-    const centre = label === 'left' ? 0 : 1
-    lines.push(`${(centre + (next() - 0.5) * 3).toFixed(4)},${(next() * 2).toFixed(4)},${label}`)
+    // String labels that need care: quotes, a comma, non-ASCII, a number-looking one.
+    const labels = ['links, "L"', 'rechts-ä', '10']
+    const k = i % labels.length
+    const x = (k + (next() - 0.5) * 3).toFixed(4)
+    lines.push(`${x},${(next() * 2).toFixed(4)},"${labels[k].replace(/"/g, '""')}"`)
   }
   fs.writeFileSync(file, lines.join('\n') + '\n')
 }
@@ -387,6 +389,7 @@ describe('register stage through run() against a real MLflow server', () => {
     // The version exists (registered before the gate) and still predicts as the TypeScript model does.
     expect(r.versions.map((v) => v.status)).toEqual(['READY'])
     expect(r.predictions).toEqual(typescriptPredictions(result.outputs['model-dir'], csv))
+    expect(new Set(r.predictions)).toEqual(new Set(['links, "L"', 'rechts-ä', '10']))
   })
 })
 
@@ -470,7 +473,8 @@ describe('register stage through a proxy that fails requests, then recovers', ()
   let proxy: FaultProxy
 
   beforeAll(async () => {
-    proxy = await startFaultProxy(server.url)
+    // Behind a path prefix, as behind a reverse proxy: the client must keep it.
+    proxy = await startFaultProxy(server.url, { pathPrefix: '/mlflow' })
   })
   afterAll(async () => {
     await proxy?.close()
@@ -498,25 +502,48 @@ describe('register stage through a proxy that fails requests, then recovers', ()
         match: { method: 'POST', path: '/api/2.0/mlflow/runs/log-batch' },
         fault: { kind: 'status', status: 429, headers: { 'Retry-After': '1' } },
       },
+      // Creates whose answers are cut off (connection closed early; a short body): applied, then looked up.
+      {
+        match: { method: 'POST', path: '/api/2.0/mlflow/experiments/create' },
+        fault: { kind: 'truncate', bytes: 5, keepLength: true },
+      },
+      {
+        match: { method: 'POST', path: '/api/2.0/mlflow/registered-models/create' },
+        fault: { kind: 'truncate', bytes: 5 },
+      },
+      // Slow uploads.
+      {
+        match: { method: 'PUT', path: /\/model\.onnx$/ },
+        fault: { kind: 'delay', ms: 300 },
+        times: 2,
+      },
     )
     const started = Date.now()
     const result = await runAction({
       dataset: IRIS,
-      'mlflow-tracking-uri': proxy.url,
+      'mlflow-tracking-uri': `${proxy.url}/mlflow/`,
       'mlflow-experiment': 'faults-it',
       'model-name': 'faulty',
     })
     const elapsed = Date.now() - started
     expect(result.failed).toBe(false)
     expect(proxy.pending()).toEqual([])
-    expect(proxy.requests.filter((q) => q.fault).map((q) => [q.fault, q.status])).toEqual([
-      ['status', 503],
-      ['status', 503],
-      ['status', 503],
-      ['status', 429],
-      ['drop', undefined],
-      ['status', 502],
+    const applied = proxy.requests.filter((q) => q.fault).map((q) => `${q.fault} ${q.status}`)
+    expect(applied.sort()).toEqual([
+      'delay 200',
+      'delay 200',
+      'drop undefined',
+      'status 429',
+      'status 502',
+      'status 503',
+      'status 503',
+      'status 503',
+      'truncate 200',
+      'truncate 200',
     ])
+    // Every request went through the prefix.
+    expect(proxy.requests.filter((q) => !q.fault && !q.forwarded)).toEqual([])
+    expect(result.summary).toContain(`${proxy.url}/mlflow/#/models/faulty/versions/1`)
     expect(result.stdout).toMatch(/the earlier try had succeeded; not sending it again/)
     const r = read({
       experiment: 'faults-it',
@@ -534,7 +561,7 @@ describe('register stage through a proxy that fails requests, then recovers', ()
     expect(r.predictions).toEqual(typescriptPredictions(result.outputs['model-dir'], IRIS))
     // Retry-After: 1 was honoured.
     expect(elapsed).toBeGreaterThan(1000)
-    console.log(`proxy run with 6 faults took ${elapsed} ms`)
+    console.log(`proxy run with 10 faults took ${elapsed} ms`)
   })
 })
 

@@ -44,7 +44,7 @@ export interface FaultRule {
 
 export interface ProxiedRequest {
   method: string
-  /** Path and query. */
+  /** Path and query (after the path prefix). */
   url: string
   /** The fault applied, if any. */
   fault?: Fault['kind']
@@ -82,13 +82,25 @@ function matches(rule: FaultRule, method: string, url: string): boolean {
   return m.path.test(url)
 }
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+export interface FaultProxyOptions {
+  /**
+   * Serve the server under this path prefix (as a reverse proxy would, e.g. '/mlflow'): requests must start
+   * with it and it is stripped before forwarding; anything else gets 404.
+   */
+  pathPrefix?: string
+}
+
+export async function startFaultProxy(
+  target: string,
+  options: FaultProxyOptions = {},
+): Promise<FaultProxy> {
   const upstreamUrl = new URL(target)
+  const prefix = (options.pathPrefix ?? '').replace(/\/+$/, '')
   const rules: { rule: FaultRule; left: number }[] = []
   const requests: ProxiedRequest[] = []
   const sockets = new Set<Socket>()
 
-  const forward = (req: http.IncomingMessage, body: Buffer): Promise<Upstream> =>
+  const forward = (req: http.IncomingMessage, url: string, body: Buffer): Promise<Upstream> =>
     new Promise((resolve, reject) => {
       const headers = { ...req.headers, host: upstreamUrl.host }
       const upstream = http.request(
@@ -96,7 +108,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           hostname: upstreamUrl.hostname,
           port: upstreamUrl.port,
           method: req.method,
-          path: req.url,
+          path: url,
           headers,
         },
         (res) => {
@@ -122,7 +134,21 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.on('end', () => {
       void (async () => {
         const method = req.method ?? 'GET'
-        const url = req.url ?? '/'
+        const fullUrl = req.url ?? '/'
+        if (
+          prefix &&
+          !(
+            fullUrl === prefix ||
+            fullUrl.startsWith(prefix + '/') ||
+            fullUrl.startsWith(prefix + '?')
+          )
+        ) {
+          requests.push({ method, url: fullUrl, forwarded: false, status: 404 })
+          res.writeHead(404, { 'Content-Type': 'text/plain' })
+          res.end(`fault-proxy: not under ${prefix}`)
+          return
+        }
+        const url = fullUrl.slice(prefix.length) || '/'
         const body = Buffer.concat(chunks)
         const entry = rules.find((r) => r.left > 0 && matches(r.rule, method, url))
         if (entry) entry.left -= 1
@@ -138,7 +164,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
             ((fault.kind === 'status' || fault.kind === 'drop') && fault.forward === true)
           let upstream: Upstream | undefined
           if (shouldForward) {
-            upstream = await forward(req, body)
+            upstream = await forward(req, url, body)
             record.forwarded = true
           }
           if (fault?.kind === 'drop') {

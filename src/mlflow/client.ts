@@ -135,6 +135,7 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
   'ERR_BAD_RESPONSE',
   'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ])
 
 /** A try that failed; `retryable` says whether another try may succeed. */
@@ -367,7 +368,7 @@ export class MlflowClient {
       new HttpError('MLflow', undefined, code, `MLflow ${what}: ${reason} at ${this.baseUrl}`),
       code === undefined ||
         NETWORK_CODES.has(code) ||
-        /timeout|socket hang up/i.test(e.message ?? ''),
+        /timeout|socket hang up|aborted|premature/i.test(e.message ?? ''),
     )
   }
 
