@@ -11,6 +11,14 @@ import { scanImage } from './trivy/scan-image.js'
 import { renderScanSection } from './trivy/scan-summary.js'
 import { renderModelSection, writeJobSummary } from './summary.js'
 import {
+  JOB_SUMMARY_LIMIT_BYTES,
+  renderFindingsSection,
+  renderVerdictSection,
+} from './publish/job-summary.js'
+import { recordVerdict, type VerdictRecord } from './publish/mlflow-verdict.js'
+import { publishReports } from './publish/publish-stage.js'
+import { METRICS_FILE } from './train/model-directory.js'
+import {
   registerModel,
   renderRegistrationSection,
   type Registration,
@@ -146,10 +154,98 @@ export async function run(): Promise<void> {
     }
 
     // --- publish ---
+    // The readable report, the artifact, then code scanning. An upload error is held until the verdict is
+    // recorded (published.failure); skips are notices and a summary line.
+    const severityDecision = scan
+      ? evaluateSeverityGate(scan.findings, {
+          failOnSeverity: inputs.failOnSeverity,
+          ignoreUnfixed: inputs.ignoreUnfixed,
+        })
+      : undefined
+    const published = await publishReports({
+      workDir,
+      context,
+      metrics: train.metrics,
+      metricsFile: path.join(train.modelDir, METRICS_FILE),
+      scan,
+      image: build?.image,
+      imageId: build?.imageId,
+      modelName: inputs.modelName,
+      modelVersion: registration?.modelVersion,
+      uploadArtifact: inputs.uploadArtifact,
+      artifactName: inputs.artifactName,
+      retentionDays: inputs.retentionDays,
+      uploadSarif: inputs.uploadSarif,
+      sarifCategory: inputs.sarifCategory,
+      githubToken: inputs.githubToken,
+    })
 
     // --- gate ---
-    core.setOutput('gate', gateFailures.length === 0 ? 'passed' : 'failed')
-    if (gateFailures.length > 0) throw new GateError(gateFailures.join(' '))
+    // The decision and its output, the verdict in MLflow, the alias only when every gate passed (and nothing
+    // else failed), the summary, the run FINISHED; only then the failure.
+    const gatePassed = gateFailures.length === 0
+    core.setOutput('gate', gatePassed ? 'passed' : 'failed')
+    let verdict: VerdictRecord | undefined
+    let verdictError: unknown
+    if (registration) {
+      const registered = registration
+      try {
+        verdict = await core.group('Record the verdict in MLflow', () =>
+          recordVerdict(registered, {
+            verdict: {
+              scan,
+              severityGatePassed: severityDecision?.passed,
+              failOnSeverity: inputs.failOnSeverity,
+              gatePassed,
+              gateFailures,
+              image: build?.image,
+              imageId: build?.imageId,
+            },
+            reportFiles: published.scanReports,
+            alias: inputs.modelAlias,
+            promote: gatePassed && published.failure === undefined,
+          }),
+        )
+      } catch (error) {
+        verdictError = error
+      }
+    }
+    const verdictSection = renderVerdictSection({
+      accuracy: train.metrics.accuracy,
+      minAccuracy: inputs.minAccuracy,
+      scan,
+      severityGate: severityDecision,
+      gatePassed,
+      artifact: published.artifact,
+      codeScanning: published.codeScanning,
+      mlflow: registration && {
+        modelName: registration.modelName,
+        modelVersion: registration.modelVersion,
+        versionUrl: registration.versionUrl,
+        runUrl: registration.runUrl,
+        alias: inputs.modelAlias,
+        record: verdict,
+        error: verdictError === undefined ? undefined : errorMessage(verdictError),
+      },
+    })
+    if (scan) {
+      const used = Buffer.byteLength([...summary, verdictSection].join('\n\n'))
+      summary.push(
+        renderFindingsSection(scan, {
+          budgetBytes: JOB_SUMMARY_LIMIT_BYTES - used - 8192,
+          fullReportHint: `report.md and ${path.basename(scan.jsonReport)}${published.artifact.status === 'uploaded' ? ` (artifact ${published.artifact.name})` : ''}`,
+        }),
+      )
+    }
+    summary.push(verdictSection)
+    // The verdict record matters: failing to write it fails the job, like an upload error.
+    const errors = [verdictError, published.failure].filter((e) => e !== undefined)
+    if (!gatePassed) {
+      for (const error of errors) core.error(errorMessage(error))
+      throw new GateError(gateFailures.join(' '))
+    }
+    for (const error of errors.slice(1)) core.error(errorMessage(error))
+    if (errors.length > 0) throw errors[0]
     // Every stage and gate passed: the MLflow run ends FINISHED (a failure above leaves it FAILED).
     await registration?.finish()
   } catch (error) {

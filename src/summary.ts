@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { fitJobSummary } from './publish/job-summary.js'
 import type { TrainResult } from './train/train-stage.js'
 
 /** Fixed decimals for the tables. */
@@ -63,14 +64,17 @@ export function renderModelSection(train: TrainResult, minAccuracy: number): str
   return parts.join('\n')
 }
 
-/** Writes the job summary; a summary that cannot be written is a warning, never a failed job. */
+/**
+ * Writes the job summary, cut to GitHub's 1 MiB limit if it is longer; a summary that cannot be written is a
+ * warning, never a failed job.
+ */
 export async function writeJobSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) {
     core.debug('GITHUB_STEP_SUMMARY is not set; no job summary written')
     return
   }
   try {
-    await core.summary.addRaw(markdown, true).write()
+    await core.summary.addRaw(fitJobSummary(markdown), true).write()
   } catch (error) {
     core.warning(`Could not write the job summary: ${(error as Error).message}`)
   }

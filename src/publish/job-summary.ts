@@ -1,0 +1,287 @@
+import { SCANNERS, SEVERITIES } from '../inputs.js'
+import type { SeverityGateDecision } from '../gate.js'
+import type { Finding, ScanResult } from '../trivy/findings.js'
+import type { ArtifactUploadResult } from './artifact-upload.js'
+import type { CodeScanningResult } from './code-scanning.js'
+import type { VerdictRecord } from './mlflow-verdict.js'
+import { compareFindings } from './report-text.js'
+
+/**
+ * The publish parts of the job summary: findings by scanner and severity, the top findings with links, and
+ * the verdict (every gate, why, and where the results went). Everything here is pure Markdown rendering with
+ * a byte budget: GitHub refuses a step summary over 1 MiB.
+ */
+
+/** GitHub's limit for one step's summary. */
+export const JOB_SUMMARY_LIMIT_BYTES = 1024 * 1024
+/** Findings shown in the open; the rest go into a collapsed block. */
+export const TOP_FINDINGS = 10
+
+const ORDER = [...SEVERITIES].reverse()
+
+function bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8')
+}
+
+/** Table cell text: no line breaks, no table pipes, no HTML (titles come from advisories). */
+export function cellText(text: string | number | undefined): string {
+  return String(text ?? '')
+    .replace(/\r?\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '\\|')
+}
+
+function row(cells: (string | number | undefined)[]): string {
+  return `| ${cells.map((c) => String(c ?? '')).join(' | ')} |`
+}
+
+function header(cells: string[]): string {
+  return [row(cells), row(cells.map(() => '---'))].join('\n')
+}
+
+function title(severity: string): string {
+  return severity.charAt(0) + severity.slice(1).toLowerCase()
+}
+
+/** The id, linked to its advisory when Trivy gave an http(s) URL. */
+function findingLink(f: Finding): string {
+  const id = cellText(f.id).replace(/[[\]]/g, '\\$&')
+  if (f.primaryUrl && /^https?:\/\/[^\s()<>]+$/.test(f.primaryUrl))
+    return `[${id}](${f.primaryUrl})`
+  return id
+}
+
+function fixText(f: Finding): string {
+  if (f.fixedVersion) return cellText(f.fixedVersion)
+  return f.scanner === 'vuln' ? 'no fix' : ''
+}
+
+const FINDING_HEADER = header([
+  'Severity',
+  'Id',
+  'Scanner',
+  'Package',
+  'Installed',
+  'Fixed in',
+  'Target',
+  'Title',
+])
+
+export function findingRow(f: Finding): string {
+  const where = f.startLine ? `${cellText(f.target)}:${f.startLine}` : cellText(f.target)
+  return row([
+    f.severity,
+    findingLink(f),
+    f.scanner,
+    cellText(f.pkgName),
+    cellText(f.installedVersion),
+    fixText(f),
+    where,
+    cellText(f.title),
+  ])
+}
+
+/** Counts by scanner (rows) and severity (columns), with totals. */
+export function renderScannerTable(scan: ScanResult): string {
+  const scanners = SCANNERS.filter(
+    (sc) => scan.scanners?.includes(sc) || scan.findings.some((f) => f.scanner === sc),
+  )
+  const count = (sc: string | undefined, s: string): number =>
+    scan.findings.filter((f) => (sc === undefined || f.scanner === sc) && f.severity === s).length
+  const lines = [header(['Scanner', ...ORDER.map(title), 'Total'])]
+  for (const sc of scanners) {
+    const counts = ORDER.map((s) => count(sc, s))
+    lines.push(row([sc, ...counts, counts.reduce((a, b) => a + b, 0)]))
+  }
+  const totals = ORDER.map((s) => count(undefined, s))
+  lines.push(row(['**Total**', ...totals.map((n) => `**${n}**`), `**${scan.findings.length}**`]))
+  return lines.join('\n')
+}
+
+export interface FindingsSectionOptions {
+  /** Bytes the section may take (the summary's remaining budget). */
+  budgetBytes: number
+  /** Where every finding can be read when the list is cut (e.g. the artifact's report.md). */
+  fullReportHint?: string
+}
+
+/**
+ * The findings part: a scanner x severity table, the top findings (most severe first, those with a fix first
+ * within a severity, each linked to its advisory), and the rest collapsed. Rows stop when the byte budget is
+ * spent, with a note saying how many were left out and where to read them.
+ */
+export function renderFindingsSection(scan: ScanResult, options: FindingsSectionOptions): string {
+  const head = ['### Findings', '', renderScannerTable(scan)].join('\n')
+  if (scan.findings.length === 0) return `${head}\n\nNo findings.`
+  const findings = [...scan.findings].sort(compareFindings)
+  const hint = options.fullReportHint ?? `the JSON report`
+  const note = (left: number): string =>
+    `\n\n_${left} more finding(s) not shown: GitHub limits the job summary to 1 MiB. Every finding is in ${hint}._`
+  const fixedParts = [
+    head,
+    '',
+    `**Top findings** (most severe first; those with a fix first):`,
+    '',
+    FINDING_HEADER,
+  ].join('\n')
+  const detailsOpen = `\n\n<details><summary>The other ${Math.max(findings.length - TOP_FINDINGS, 0)} findings</summary>\n\n${FINDING_HEADER}`
+  const detailsClose = '\n\n</details>'
+  // Room kept for the note and the closing tag, whatever happens.
+  const reserve = bytes(note(findings.length)) + bytes(detailsOpen) + bytes(detailsClose)
+  let used = bytes(fixedParts) + reserve
+  let out = fixedParts
+  let shown = 0
+  for (const f of findings.slice(0, TOP_FINDINGS)) {
+    const line = `\n${findingRow(f)}`
+    if (used + bytes(line) > options.budgetBytes) break
+    out += line
+    used += bytes(line)
+    shown++
+  }
+  if (shown === TOP_FINDINGS && findings.length > TOP_FINDINGS) {
+    out += detailsOpen
+    for (const f of findings.slice(TOP_FINDINGS)) {
+      const line = `\n${findingRow(f)}`
+      if (used + bytes(line) > options.budgetBytes) break
+      out += line
+      used += bytes(line)
+      shown++
+    }
+    if (shown < findings.length) out += note(findings.length - shown)
+    out += detailsClose
+  } else if (shown < findings.length) {
+    out += note(findings.length - shown)
+  }
+  return out
+}
+
+export interface VerdictSectionInput {
+  accuracy: number
+  minAccuracy: number
+  /** undefined: no scan ran. */
+  scan?: ScanResult
+  severityGate?: SeverityGateDecision
+  /** Every gate passed. */
+  gatePassed: boolean
+  artifact?: ArtifactUploadResult | { status: 'off' } | { status: 'error'; message: string }
+  codeScanning?:
+    CodeScanningResult | { status: 'off'; reason: string } | { status: 'error'; message: string }
+  mlflow?: {
+    modelName: string
+    modelVersion: string
+    versionUrl: string
+    runUrl: string
+    alias: string
+    /** What was written; undefined when writing it failed. */
+    record?: VerdictRecord
+    error?: string
+  }
+}
+
+function severityGateWhy(
+  scan: ScanResult | undefined,
+  gate: SeverityGateDecision | undefined,
+): [string, string] {
+  if (!scan || !gate) return ['not scanned', 'build or scan is false']
+  if (gate.failOnSeverity === undefined) return ['off', 'fail-on-severity is none']
+  const below = gate.considered
+  const unfixed =
+    gate.ignoredUnfixed > 0 ? `; ${gate.ignoredUnfixed} unfixed left out (ignore-unfixed)` : ''
+  if (gate.passed) {
+    return ['passed', `no finding at or above ${gate.failOnSeverity} (${below} below it${unfixed})`]
+  }
+  return [
+    '**failed**',
+    cellText(
+      gate.message ?? `${gate.tripped.length} finding(s) at or above ${gate.failOnSeverity}`,
+    ),
+  ]
+}
+
+function artifactLine(a: VerdictSectionInput['artifact']): string {
+  if (!a || a.status === 'off') return 'Artifact: not uploaded (upload-artifact is false).'
+  if (a.status === 'error') return `Artifact: **upload failed**: ${cellText(a.message)}`
+  if (a.status === 'skipped') return `Artifact: skipped, ${cellText(a.reason)}.`
+  return `Artifact: \`${cellText(a.name)}\` (id ${a.id}): ${a.entries.map((e) => `\`${cellText(e)}\``).join(', ')}.`
+}
+
+function codeScanningLine(c: VerdictSectionInput['codeScanning']): string {
+  if (!c) return 'Code scanning: nothing to upload (no scan ran).'
+  if (c.status === 'off') return `Code scanning: not uploaded (${cellText(c.reason)}).`
+  if (c.status === 'error') return `Code scanning: **upload failed**: ${cellText(c.message)}`
+  if (c.status === 'skipped') return `Code scanning: skipped, ${cellText(c.reason)}.`
+  const left = c.fit.resultsBefore - c.fit.resultsAfter
+  return `Code scanning: SARIF upload \`${cellText(c.sarifId)}\` (processing ${c.processingStatus}${left > 0 ? `; ${left} low-severity results left out to fit GitHub's limits` : ''}).`
+}
+
+function mlflowLine(m: VerdictSectionInput['mlflow']): string {
+  if (!m) return 'MLflow: no verdict recorded (register was skipped).'
+  const version = `[${cellText(m.modelName)} version ${m.modelVersion}](${m.versionUrl})`
+  if (!m.record)
+    return `MLflow: **the verdict could not be written** to ${version}: ${cellText(m.error ?? 'unknown error')}`
+  const tags = m.record.tags
+    .filter((t) => ['scan_status', 'gate'].includes(t.key))
+    .map((t) => `\`${t.key}=${cellText(t.value)}\``)
+    .join(', ')
+  const artifacts =
+    m.record.artifacts.length > 0
+      ? `; reports logged to the [run](${m.runUrl}) under \`scan/\``
+      : ''
+  let alias = ''
+  if (m.alias) {
+    alias = m.record.aliasSet
+      ? `; alias \`${cellText(m.alias)}\` now points at version ${m.modelVersion}`
+      : `; alias \`${cellText(m.alias)}\` not moved (${m.record.aliasVersion ? `stays on version ${m.record.aliasVersion}` : 'no version has it'})`
+  }
+  return `MLflow: ${version} tagged ${tags} and ${m.record.tags.length - 2} more${artifacts}${alias}.`
+}
+
+/** The verdict: one row per gate with the reason, then where the results went. */
+export function renderVerdictSection(input: VerdictSectionInput): string {
+  const accuracyPassed = input.accuracy >= input.minAccuracy
+  const [scanResult, scanWhy] = severityGateWhy(input.scan, input.severityGate)
+  const gateName =
+    input.severityGate?.failOnSeverity !== undefined
+      ? `Image scan (fail-on-severity ${input.severityGate.failOnSeverity})`
+      : 'Image scan'
+  return [
+    `### Verdict: ${input.gatePassed ? 'passed' : 'failed'}`,
+    '',
+    header(['Gate', 'Result', 'Why']),
+    row([
+      'Model accuracy',
+      accuracyPassed ? 'passed' : '**failed**',
+      `holdout accuracy ${input.accuracy} ${accuracyPassed ? '≥' : '<'} min-accuracy ${input.minAccuracy}`,
+    ]),
+    row([gateName, scanResult, scanWhy]),
+    '',
+    `- ${mlflowLine(input.mlflow)}`,
+    `- ${artifactLine(input.artifact)}`,
+    `- ${codeScanningLine(input.codeScanning)}`,
+  ].join('\n')
+}
+
+/**
+ * The safety net for the whole summary: when it is over `limitBytes`, cut it at a line boundary, close any
+ * <details> left open, and say so. (Sections budget themselves; this catches what they cannot, e.g. a dataset
+ * with thousands of classes.)
+ */
+export function fitJobSummary(markdown: string, limitBytes = JOB_SUMMARY_LIMIT_BYTES): string {
+  if (bytes(markdown) <= limitBytes) return markdown
+  const note = '\n\n_The rest of this summary was cut: GitHub limits the job summary to 1 MiB._\n'
+  const closing = '\n\n</details>'
+  let budget = limitBytes - bytes(note) - 64
+  const lines = markdown.split('\n')
+  const kept: string[] = []
+  let open = 0
+  for (const line of lines) {
+    const cost = bytes(line) + 1
+    if (cost + open * bytes(closing) > budget) break
+    budget -= cost
+    kept.push(line)
+    open += (line.match(/<details>/g) ?? []).length - (line.match(/<\/details>/g) ?? []).length
+  }
+  return kept.join('\n') + closing.repeat(Math.max(open, 0)) + note
+}
