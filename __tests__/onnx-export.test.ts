@@ -86,6 +86,20 @@ describe('exportOnnxModel', () => {
     }
   })
 
+  it('agrees on 5000 random rows, far outside the training range too', async () => {
+    const result = train('', path.join(tmp, 'iris-random'))
+    let state = 3
+    const next = (): number => {
+      state = (state * 1103515245 + 12345) % 2 ** 31
+      return state / 2 ** 31
+    }
+    const rows = Array.from({ length: 5000 }, () =>
+      result.model.file.means.map((m, j) => m + (next() - 0.5) * 12 * result.model.file.scales[j]),
+    )
+    const onnxLabels = await predictWithOnnxRuntime(exportOnnxModel(result.model.file), rows)
+    expect(onnxLabels).toEqual(result.model.predict(rows))
+  })
+
   it('writes a graph made of the documented operators with the expected signature', () => {
     const result = train('', path.join(tmp, 'iris-graph'))
     const model = onnxProto.onnx.ModelProto.decode(exportOnnxModel(result.model.file))
