@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { CommandError } from '../errors.js'
+import { CommandError, errorMessage } from '../errors.js'
 import { MODEL_CONTEXT_DIR, dockerBuildArgs, dockerInspectArgs, imageLabels } from './build-args.js'
 import { runCommand } from './command.js'
 
@@ -122,7 +122,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     tail = result.tail
   } catch (error) {
     throw new CommandError(
-      `Could not run docker: ${(error as Error).message}. The build needs the Docker CLI and a running engine on the runner.`,
+      `Could not run docker: ${errorMessage(error).replace(/\.$/, '')}. The build needs the Docker CLI and a running engine on the runner.`,
     )
   } finally {
     unstage()
