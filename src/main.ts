@@ -117,6 +117,7 @@ export async function run(): Promise<void> {
       summary.push(renderBuildSection(build))
     } else {
       core.info('build is false: no image is built or scanned.')
+      for (const name of ['image', 'image-id']) core.setOutput(name, '')
     }
 
     // --- scan ---
@@ -149,8 +150,15 @@ export async function run(): Promise<void> {
       })
       summary.push(renderScanSection(scan, severityGate))
       if (!severityGate.passed && severityGate.message) gateFailures.push(severityGate.message)
-    } else if (build) {
-      core.info('scan is false: the image is not scanned.')
+    } else {
+      if (build) core.info('scan is false: the image is not scanned.')
+      for (const name of [
+        'json-report',
+        'sarif-report',
+        ...SEVERITIES.map((s) => s.toLowerCase()),
+      ]) {
+        core.setOutput(name, '')
+      }
     }
 
     // --- publish ---
