@@ -83,7 +83,20 @@ beforeAll(async () => {
 })
 
 afterAll(() => {
-  removeContainers(container)
+  // The legacy builder keeps the container of a failed RUN step: remove the ones our failing build left.
+  const leftovers = docker([
+    'ps',
+    '--all',
+    '--filter',
+    'status=exited',
+    '--no-trunc',
+    '--format',
+    '{{.ID}}\t{{.Command}}',
+  ])
+    .split('\n')
+    .filter((line) => line.includes('the step failed on purpose'))
+    .map((line) => line.split('\t')[0])
+  removeContainers(container, ...leftovers)
   removeImages(image, failingImage)
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
 })
