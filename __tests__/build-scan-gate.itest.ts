@@ -26,6 +26,8 @@ let tmp: string
 let workspace: string
 let cacheDir: string
 const image = `${uniqueName('mlsecops-itest-run')}:abc1234`
+/** Every image id a run built: each run re-tags the image, so earlier ones would be left dangling. */
+const builtIds = new Set<string>()
 
 interface RunOutcome {
   outputs: Record<string, string>
@@ -83,7 +85,9 @@ async function runAction(inputs: Record<string, string>, name: string): Promise<
     spy.mockRestore()
     process.exitCode = 0
   }
-  return { outputs: readOutputs(outputFile), errors, summary: fs.readFileSync(summaryFile, 'utf8') }
+  const outputs = readOutputs(outputFile)
+  if (outputs['image-id']) builtIds.add(outputs['image-id'])
+  return { outputs, errors, summary: fs.readFileSync(summaryFile, 'utf8') }
 }
 
 beforeAll(() => {
@@ -118,7 +122,7 @@ afterEach(() => {
 
 afterAll(() => {
   process.env = { ...savedEnv }
-  removeImages(image)
+  removeImages(image, ...builtIds)
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true })
 })
 
