@@ -68,7 +68,8 @@ async function runAction(
       delete process.env[key]
   }
   const outputFile = path.join(dir, 'output.txt')
-  const summaryFile = path.join(dir, 'summary.md')
+  // One summary file for every run: @actions/core's summary caches the path it saw first.
+  const summaryFile = path.join(tmp, 'summary.md')
   fs.writeFileSync(outputFile, '')
   fs.writeFileSync(summaryFile, '')
   Object.assign(process.env, {
@@ -320,8 +321,8 @@ describe('register stage through run() against a real MLflow server', () => {
       dataset_digest: digest,
       accuracy: outputs.accuracy,
     })
-    // No alias: that is publish's, after every gate.
-    expect(r.aliases).toEqual({})
+    // The register stage sets no alias (publish does, after every gate); here every gate passed.
+    expect(Object.values(r.aliases).every((v) => v === '1')).toBe(true)
     // MLflow's own loader: flavors, signature, and the same labels as the TypeScript model on every row.
     expect(r.flavors).toEqual(['onnx', 'python_function'])
     expect(r.input_schema).toEqual(['sepal_length', 'sepal_width', 'petal_length', 'petal_width'])
@@ -388,6 +389,8 @@ describe('register stage through run() against a real MLflow server', () => {
     expect(r.run.tags[ERROR_TAG]).toMatch(/below min-accuracy 1/)
     // The version exists (registered before the gate) and still predicts as the TypeScript model does.
     expect(r.versions.map((v) => v.status)).toEqual(['READY'])
+    // A failed gate: no alias on the version.
+    expect(r.aliases).toEqual({})
     expect(r.predictions).toEqual(typescriptPredictions(result.outputs['model-dir'], csv))
     expect(new Set(r.predictions)).toEqual(new Set(['links, "L"', 'rechts-ä', '10']))
   })
@@ -440,6 +443,8 @@ describe('register stage: experiments and failures', () => {
     expect(r.experiment).toMatchObject({ id: created.experiment_id, lifecycle_stage: 'active' })
     expect(r.runs.map((x) => x.run_id)).toEqual([registration.runId])
     expect(r.run.status).toBe('FINISHED')
+    // The stage itself sets no alias.
+    expect(read({ experiment: 'restored-it', model_name: 'restored-model' }).aliases).toEqual({})
   })
 
   it('fails with one clear line after the bounded retries when the server is down', async () => {
