@@ -98,7 +98,7 @@ export function standardizedMatrix(
  * the end go one by one. Parameters are `outputs` blocks [b, w_1..w_d].
  */
 
-/** z[o * 4 + q] = b_o + x_{i+q} · w_o for the four rows i..i+3. */
+/** z[o * 4 + q] = b_o + x_{i+q} · w_o for the four rows i..i+3; outputs two at a time (eight sums). */
 function scoreBlock(
   x: Float64Array,
   theta: Float64Array,
@@ -111,15 +111,52 @@ function scoreBlock(
   const r1 = r0 + d
   const r2 = r1 + d
   const r3 = r2 + d
-  for (let o = 0; o < outputs; o++) {
-    const base = o * (d + 1) + 1
-    const b = theta[base - 1]
-    let s0 = b
-    let s1 = b
-    let s2 = b
-    let s3 = b
+  const p = d + 1
+  let o = 0
+  for (; o + 2 <= outputs; o += 2) {
+    const a = o * p + 1
+    const b = a + p
+    let a0 = theta[a - 1]
+    let a1 = a0
+    let a2 = a0
+    let a3 = a0
+    let b0 = theta[b - 1]
+    let b1 = b0
+    let b2 = b0
+    let b3 = b0
     for (let j = 0; j < d; j++) {
-      const w = theta[base + j]
+      const wa = theta[a + j]
+      const wb = theta[b + j]
+      const x0 = x[r0 + j]
+      const x1 = x[r1 + j]
+      const x2 = x[r2 + j]
+      const x3 = x[r3 + j]
+      a0 += x0 * wa
+      a1 += x1 * wa
+      a2 += x2 * wa
+      a3 += x3 * wa
+      b0 += x0 * wb
+      b1 += x1 * wb
+      b2 += x2 * wb
+      b3 += x3 * wb
+    }
+    z[o * 4] = a0
+    z[o * 4 + 1] = a1
+    z[o * 4 + 2] = a2
+    z[o * 4 + 3] = a3
+    z[o * 4 + 4] = b0
+    z[o * 4 + 5] = b1
+    z[o * 4 + 6] = b2
+    z[o * 4 + 7] = b3
+  }
+  if (o < outputs) {
+    const a = o * p + 1
+    let s0 = theta[a - 1]
+    let s1 = s0
+    let s2 = s0
+    let s3 = s0
+    for (let j = 0; j < d; j++) {
+      const w = theta[a + j]
       s0 += x[r0 + j] * w
       s1 += x[r1 + j] * w
       s2 += x[r2 + j] * w
@@ -132,7 +169,7 @@ function scoreBlock(
   }
 }
 
-/** grad_o += sum over the four rows of r[o * 4 + q] * (1, x_{i+q}). */
+/** grad_o += sum over the four rows of r[o * 4 + q] * (1, x_{i+q}); outputs two at a time. */
 function addGradientBlock(
   x: Float64Array,
   r: Float64Array,
@@ -145,15 +182,39 @@ function addGradientBlock(
   const r1 = r0 + d
   const r2 = r1 + d
   const r3 = r2 + d
-  for (let o = 0; o < outputs; o++) {
-    const base = o * (d + 1) + 1
+  const p = d + 1
+  let o = 0
+  for (; o + 2 <= outputs; o += 2) {
+    const a = o * p + 1
+    const b = a + p
+    const a0 = r[o * 4]
+    const a1 = r[o * 4 + 1]
+    const a2 = r[o * 4 + 2]
+    const a3 = r[o * 4 + 3]
+    const b0 = r[o * 4 + 4]
+    const b1 = r[o * 4 + 5]
+    const b2 = r[o * 4 + 6]
+    const b3 = r[o * 4 + 7]
+    grad[a - 1] += a0 + a1 + a2 + a3
+    grad[b - 1] += b0 + b1 + b2 + b3
+    for (let j = 0; j < d; j++) {
+      const x0 = x[r0 + j]
+      const x1 = x[r1 + j]
+      const x2 = x[r2 + j]
+      const x3 = x[r3 + j]
+      grad[a + j] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
+      grad[b + j] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+    }
+  }
+  if (o < outputs) {
+    const a = o * p + 1
     const g0 = r[o * 4]
     const g1 = r[o * 4 + 1]
     const g2 = r[o * 4 + 2]
     const g3 = r[o * 4 + 3]
-    grad[base - 1] += g0 + g1 + g2 + g3
+    grad[a - 1] += g0 + g1 + g2 + g3
     for (let j = 0; j < d; j++) {
-      grad[base + j] += g0 * x[r0 + j] + g1 * x[r1 + j] + g2 * x[r2 + j] + g3 * x[r3 + j]
+      grad[a + j] += g0 * x[r0 + j] + g1 * x[r1 + j] + g2 * x[r2 + j] + g3 * x[r3 + j]
     }
   }
 }
