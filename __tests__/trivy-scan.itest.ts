@@ -36,6 +36,7 @@ import {
 import { multitoolValidate, schemaValidate } from './stack/sarif.js'
 import {
   expectedVulnerabilities,
+  startTestDbRegistry,
   testAdvisories,
   writeTrivyTestDb,
   type ExpectedVulnerability,
@@ -314,6 +315,54 @@ describe('scanImage with the test DB', () => {
     expect(root?.severity).toBe('HIGH')
     expect(full.findings.some((f) => f.scanner === 'misconfig' && /root/i.test(f.title))).toBe(
       false,
+    )
+  })
+
+  it('downloads the DB from a registry (trivy-db-repository), then reuses it without downloading', async () => {
+    const registry = await startTestDbRegistry(path.join(tmp, 'registry-db'))
+    const freshCache = path.join(tmp, 'download-cache')
+    try {
+      const first = await scanImage(
+        options({
+          scanners: ['vuln'],
+          cacheDir: freshCache,
+          skipDbUpdate: false,
+          dbRepositories: [registry.repository],
+        }),
+      )
+      expect(vulnKeys(first.findings)).toEqual(expectedKeys(expected))
+      const metadata = JSON.parse(
+        fs.readFileSync(path.join(freshCache, 'db', 'metadata.json'), 'utf8'),
+      ) as { DownloadedAt: string }
+      expect(Date.now() - Date.parse(metadata.DownloadedAt)).toBeLessThan(120_000)
+      // A second run finds the DB fresh (NextUpdate ahead): Trivy does not download it again.
+      await scanImage(
+        options({
+          scanners: ['vuln'],
+          cacheDir: freshCache,
+          skipDbUpdate: false,
+          dbRepositories: [registry.repository],
+        }),
+      )
+      const again = JSON.parse(
+        fs.readFileSync(path.join(freshCache, 'db', 'metadata.json'), 'utf8'),
+      ) as { DownloadedAt: string }
+      expect(again.DownloadedAt).toBe(metadata.DownloadedAt)
+    } finally {
+      await registry.stop()
+    }
+    // With the registry gone and no DB, the download fails as a scanner error naming the way out.
+    const attempt = scanImage(
+      options({
+        scanners: ['vuln'],
+        cacheDir: path.join(tmp, 'download-cache-2'),
+        skipDbUpdate: false,
+        dbRepositories: [registry.repository],
+        timeout: '20s',
+      }),
+    )
+    await expect(attempt).rejects.toThrow(
+      /during the vulnerability DB download \(use trivy-db-repository/,
     )
   })
 

@@ -3,7 +3,7 @@
  * of Trivy: the image's own dpkg database says which binary packages come from each advisory's source package,
  * and `dpkg --compare-versions` inside the image says whether the installed version is below the fixed one.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { docker } from './docker.js'
@@ -97,4 +97,54 @@ export function expectedVulnerabilities(image: string): ExpectedVulnerability[] 
       fixedVersion: c.advisory.fixedVersion,
     }))
     .sort((a, b) => `${a.id} ${a.pkgName}`.localeCompare(`${b.id} ${b.pkgName}`))
+}
+
+export interface TestDbRegistry {
+  /** e.g. 127.0.0.1:41234/aquasecurity/trivy-db:2, for --db-repository / trivy-db-repository. */
+  repository: string
+  stop(): Promise<void>
+}
+
+/**
+ * Serves the test DB the way Trivy publishes it (an OCI artifact) from go-containerregistry's registry, run by
+ * scripts/trivy-test-db on a free port of 127.0.0.1. Trivy downloads it for real with --db-repository.
+ */
+export async function startTestDbRegistry(workDir: string): Promise<TestDbRegistry> {
+  if (!fs.existsSync(TRIVY_TEST_DB_BINARY)) {
+    throw new Error(`${TRIVY_TEST_DB_BINARY} is missing: run scripts/stack/install.sh`)
+  }
+  const child = spawn(
+    TRIVY_TEST_DB_BINARY,
+    ['--spec', TEST_DB_SPEC, '--cache-dir', workDir, '--serve', '--listen', '127.0.0.1:0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)))
+  const repository = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(
+      () => reject(new Error(`the test DB registry did not start: ${stderr}`)),
+      30_000,
+    )
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /^serving (\S+)$/m.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`the test DB registry exited (${code}): ${stderr}`))
+    })
+  })
+  return {
+    repository,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
 }

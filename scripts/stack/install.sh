@@ -47,10 +47,11 @@ if [ ! -f "$MLSECOPS_ROOTFS_TAR" ]; then
 fi
 # --- Trivy test DB writer (issue 4) ---------------------------------------------------------------------------
 # A small Go program (scripts/trivy-test-db) that writes a Trivy vulnerability DB from a JSON spec of advisories,
-# with github.com/aquasecurity/trivy-db + go.etcd.io/bbolt. Rebuilt only when its sources change (stamp = hash).
+# with github.com/aquasecurity/trivy-db + go.etcd.io/bbolt, and can serve it as Trivy's OCI artifact from an
+# in-process registry (go-containerregistry). Rebuilt only when its sources change (stamp = hash).
 test_db_src="$here/../trivy-test-db"
 test_db_dir="$MLSECOPS_CACHE/trivy-test-db"
-test_db_stamp="$(cat "$test_db_src/main.go" "$test_db_src/go.mod" "$test_db_src/go.sum" | sha256sum | cut -c1-16)"
+test_db_stamp="$(cat "$test_db_src"/*.go "$test_db_src/go.mod" "$test_db_src/go.sum" | sha256sum | cut -c1-16)"
 if [ ! -x "$test_db_dir/trivy-test-db" ] || [ "$(cat "$test_db_dir/.stamp" 2>/dev/null)" != "$test_db_stamp" ]; then
   log "building trivy-test-db"
   mkdir -p "$test_db_dir"

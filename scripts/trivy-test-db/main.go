@@ -7,6 +7,14 @@
 // an image through its own matching (installed source version below the fixed one), nothing is planted in reports.
 //
 //	trivy-test-db --spec advisories.json --cache-dir DIR
+//
+// With --serve it also packs that DB the way Trivy publishes it (an OCI artifact with one
+// application/vnd.aquasec.trivy.db.layer.v1.tar+gzip layer, db.tar.gz) and serves it from an in-process OCI
+// registry (go-containerregistry's pkg/registry) on --listen, as <address>/aquasecurity/trivy-db:2, until it is
+// stopped. It prints "serving <address>/aquasecurity/trivy-db:2" once the artifact is pushed. Trivy can then
+// download the DB for real with --db-repository.
+//
+//	trivy-test-db --spec advisories.json --cache-dir DIR --serve --listen 127.0.0.1:0
 package main
 
 import (
@@ -43,6 +51,8 @@ func main() {
 	specPath := flag.String("spec", "", "JSON spec of the advisories")
 	cacheDir := flag.String("cache-dir", "", "Trivy cache directory; the DB goes to <cache-dir>/db")
 	updatedAt := flag.String("updated-at", "", "RFC 3339 time for metadata UpdatedAt (default: now)")
+	serve := flag.Bool("serve", false, "serve the DB from an OCI registry after writing it")
+	listen := flag.String("listen", "127.0.0.1:0", "address of the OCI registry (with --serve)")
 	flag.Parse()
 	if *specPath == "" || *cacheDir == "" {
 		fmt.Fprintln(os.Stderr, "usage: trivy-test-db --spec FILE --cache-dir DIR [--updated-at RFC3339]")
@@ -51,6 +61,12 @@ func main() {
 	if err := run(*specPath, *cacheDir, *updatedAt); err != nil {
 		fmt.Fprintf(os.Stderr, "trivy-test-db: %v\n", err)
 		os.Exit(1)
+	}
+	if *serve {
+		if err := serveDB(filepath.Join(*cacheDir, "db"), *listen); err != nil {
+			fmt.Fprintf(os.Stderr, "trivy-test-db: %v\n", err)
+			os.Exit(1)
+		}
 	}
 }
 
