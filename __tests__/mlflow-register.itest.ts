@@ -447,6 +447,29 @@ describe('register stage: experiments and failures', () => {
     expect(read({ experiment: 'restored-it', model_name: 'restored-model' }).aliases).toEqual({})
   })
 
+  it('two jobs racing on a new experiment and model both succeed: one experiment, versions 1 and 2', async () => {
+    const both = await Promise.all(
+      [1, 2].map(async (n) => {
+        const registration = await registerModel({
+          trackingUri: server.url,
+          auth: {},
+          experimentName: 'race-it',
+          modelName: 'race-model',
+          train: trained,
+          context: { ...context, runId: String(n) },
+          retry: quickRetry,
+        })
+        await registration.finish()
+        return registration
+      }),
+    )
+    expect(both[0].experimentId).toBe(both[1].experimentId)
+    expect(both.map((b) => b.modelVersion).sort()).toEqual(['1', '2'])
+    const r = read({ experiment: 'race-it', model_name: 'race-model' })
+    expect(r.runs.map((x) => x.status)).toEqual(['FINISHED', 'FINISHED'])
+    expect(r.versions.map((v) => v.status)).toEqual(['READY', 'READY'])
+  })
+
   it('fails with one clear line after the bounded retries when the server is down', async () => {
     const port = await freePort()
     const started = Date.now()

@@ -100,6 +100,8 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
     ...process.env,
     MLFLOW_FLASK_SERVER_SECRET_KEY: crypto.randomBytes(16).toString('hex'),
     PYTHONUNBUFFERED: '1',
+    // No background job runner (huey consumers): nothing the tests use, and it is heavy on 2 cores.
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
   }
   // The server must not inherit the tests' client settings.
   for (const key of Object.keys(env)) if (key.startsWith('MLFLOW_TRACKING_')) delete env[key]
