@@ -52,7 +52,7 @@ function scan(list: Finding[]): ScanResult {
 }
 
 describe('renderScanSection', () => {
-  it('shows the counts, the verdict and the findings, highest severity first', () => {
+  it('shows the counts and the verdict, and leaves the findings list to the publish stage', () => {
     const gate = evaluateSeverityGate(findings, { failOnSeverity: 'HIGH', ignoreUnfixed: true })
     const md = renderScanSection(scan(findings), gate)
     expect(md).toContain('### Image scan')
@@ -62,10 +62,7 @@ describe('renderScanSection', () => {
     expect(md).toContain('| Critical | High | Medium | Low | Unknown | Severity gate |')
     expect(md).toContain('| 0 | 2 | 1 | 0 | 0 | **failed**: 2 finding(s) at or above HIGH |')
     expect(md).toContain('1 unfixed vulnerabilities left out of the gate (ignore-unfixed).')
-    expect(md).toContain('[CVE-2099-1002](https://avd.aquasec.com/nvd/cve-2099-1002)')
-    expect(md).toContain('libssl3 3.0.20-1~deb12u2 → 3.0.21-1~deb12u1')
-    expect(md).toContain('openssl \\| pipes') // a pipe cannot break the table
-    expect(md.indexOf('CVE-2099-1002')).toBeLessThan(md.indexOf('CVE-2099-1004'))
+    expect(md).not.toContain('CVE-2099-1002')
   })
 
   it('passed, off, server mode, and no findings', () => {
@@ -74,26 +71,12 @@ describe('renderScanSection', () => {
       evaluateSeverityGate([], { failOnSeverity: 'LOW', ignoreUnfixed: false }),
     )
     expect(passed).toContain('passed (fail-on-severity LOW)')
-    expect(passed).not.toContain('<details>')
     const off = renderScanSection(
       { ...scan(findings), server: 'http://trivy:4954', dbUpdatedAt: undefined },
       evaluateSeverityGate(findings, { failOnSeverity: undefined, ignoreUnfixed: false }),
     )
     expect(off).toContain('off (fail-on-severity none)')
     expect(off).toContain('(server http://trivy:4954)')
-  })
-
-  it('lists at most 50 findings', () => {
-    const many = Array.from({ length: 60 }, (_, i): Finding => ({
-      ...findings[0],
-      id: `CVE-2099-${2000 + i}`,
-    }))
-    const md = renderScanSection(
-      scan(many),
-      evaluateSeverityGate(many, { failOnSeverity: undefined, ignoreUnfixed: false }),
-    )
-    expect(md).toContain('Findings (60, first 50)')
-    expect(md.match(/CVE-2099-2\d\d\d\]/g)).toHaveLength(50)
   })
 })
 

@@ -1,24 +1,14 @@
 import type { SeverityGateDecision } from '../gate.js'
 import { SEVERITIES } from '../inputs.js'
 import { markdownTable } from '../summary.js'
-import type { Finding, ScanResult } from './findings.js'
+import type { ScanResult } from './findings.js'
 
-const MAX_ROWS = 50
-
-function findingRow(f: Finding): string[] {
-  const pkg = f.pkgName
-    ? `${f.pkgName} ${f.installedVersion ?? ''}${f.fixedVersion ? ` → ${f.fixedVersion}` : ''}`
-    : ''
-  const id = f.primaryUrl ? `[${f.id}](${f.primaryUrl})` : f.id
-  return [f.severity, f.scanner, id, pkg.trim(), f.target, f.title]
-}
-
-/** The scan part of the job summary: counts per severity, the gate's verdict, and the findings. */
+/**
+ * The scan part of the job summary: what scanned what, the counts per severity and the severity gate's verdict.
+ * The findings themselves are listed by the publish stage's findings section (within the summary's budget).
+ */
 export function renderScanSection(scan: ScanResult, gate: SeverityGateDecision): string {
   const ordered = [...SEVERITIES].reverse()
-  const findings = [...scan.findings].sort(
-    (a, b) => ordered.indexOf(a.severity) - ordered.indexOf(b.severity) || a.id.localeCompare(b.id),
-  )
   const verdict =
     gate.failOnSeverity === undefined
       ? 'off (fail-on-severity none)'
@@ -41,19 +31,6 @@ export function renderScanSection(scan: ScanResult, gate: SeverityGateDecision):
     parts.push(
       '',
       `${gate.ignoredUnfixed} unfixed vulnerabilities left out of the gate (ignore-unfixed).`,
-    )
-  }
-  if (findings.length > 0) {
-    parts.push(
-      '',
-      `<details><summary>Findings (${findings.length}${findings.length > MAX_ROWS ? `, first ${MAX_ROWS}` : ''})</summary>`,
-      '',
-      markdownTable(
-        ['Severity', 'Scanner', 'Id', 'Package', 'Target', 'Title'],
-        findings.slice(0, MAX_ROWS).map(findingRow),
-      ),
-      '',
-      '</details>',
     )
   }
   return parts.join('\n')
