@@ -11,6 +11,8 @@ log() { printf '[install] %s\n' "$*" >&2; }
 need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+# PostgreSQL: the backend store of the concurrency test's MLflow server (issue 6).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq
@@ -23,6 +25,11 @@ if [ ! -x "$MLSECOPS_VENV/bin/mlflow" ] || [ ! -f "$MLSECOPS_VENV/.complete" ]; 
   python3 -m venv "$MLSECOPS_VENV"
   "$MLSECOPS_VENV/bin/pip" install -q "mlflow[auth]==$MLSECOPS_MLFLOW_VERSION" onnx onnxruntime
   touch "$MLSECOPS_VENV/.complete"
+fi
+# psycopg2 for MLflow on a PostgreSQL backend store (concurrency test); added to venvs made before it.
+if ! "$MLSECOPS_VENV/bin/python" -c 'import psycopg2' >/dev/null 2>&1; then
+  log "pip install psycopg2-binary into $MLSECOPS_VENV"
+  "$MLSECOPS_VENV/bin/pip" install -q psycopg2-binary==2.9.13
 fi
 
 if [ ! -x "$MLSECOPS_TRIVY_DIR/trivy" ]; then
