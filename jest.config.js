@@ -10,6 +10,8 @@ const common = {
 }
 
 export default {
+  // Global: it also bounds beforeAll/afterAll hooks, where integration tests start real servers.
+  testTimeout: 300000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'] },
     {
