@@ -19,8 +19,10 @@ step "install the local stack (cached in $MLSECOPS_CACHE)"
 bash scripts/stack/install.sh || exit 1
 
 step "start dockerd"
+# Stop dockerd at the end only when this run started it; an engine that was already up is left alone.
+docker info >/dev/null 2>&1 && engine_was_up=1 || engine_was_up=0
 bash scripts/stack/dockerd.sh start || exit 1
-trap 'bash "$root/scripts/stack/dockerd.sh" stop' EXIT
+[ "$engine_was_up" = 1 ] || trap 'bash "$root/scripts/stack/dockerd.sh" stop' EXIT
 
 step "lint"
 npm run --silent lint || { echo "lint failed"; status=1; }
