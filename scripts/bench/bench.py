@@ -78,10 +78,12 @@ def rss_now_mb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def sklearn_env():
+def sklearn_env(threads=None):
     env = dict(os.environ)
     for name in OPENBLAS_VARS:
         env.pop(name, None)
+    if threads:
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
     return env
 
 
@@ -338,7 +340,8 @@ def report(info, listing, runs, action, load_before, load_after):
             if info["openblasVars"]
             else "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE not set"
         )
-        + f"). Load average {load_before} before, {load_after} after. "
+        + f"; scikit-learn threads: {info['sklearnThreads']}). Load average {load_before} before, "
+        f"{load_after} after. "
         f"Medians of {len(runs) // len(listing)} runs, one fresh process per run and side."
     )
     out.append("")
@@ -365,8 +368,13 @@ def report(info, listing, runs, action, load_before, load_after):
             f"| {fmt_ms(fit_o)} / {fmt_ms(fit_s)} ({fit_o / fit_s:.2f}x) "
             f"| {wall_o:.2f} / {wall_s:.2f} ({wall_o / wall_s:.2f}x) "
             f"| {rss_o:.0f} / {rss_s:.0f} ({rss_o / rss_s:.2f}x) "
-            f"| {extra:.1f} MB, {extra / data_mb:.1f}x of {data_mb:.2f} MB "
-            f"| {median([r['iterations'] for r in ours]):.0f} / {median([r['iterations'] for r in theirs]):.0f} |"
+            + (
+                f"| {extra:.1f} MB, {extra / data_mb:.1f}x of {data_mb:.1f} MB "
+                if data_mb >= 1
+                else f"| {extra:.1f} MB (data: {data_mb * 1024:.0f} KB) "
+            )
+            + f"| {median([r['iterations'] for r in ours]):.0f} / "
+            f"{median([r['iterations'] for r in theirs]):.0f} |"
         )
         summary.append(
             {
@@ -442,6 +450,9 @@ def main():
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--datasets", default="", help="comma-separated subset")
     parser.add_argument("--no-mlflow", action="store_true", help="skip the MLflow registration runs")
+    parser.add_argument(
+        "--sklearn-threads", type=int, default=0, help="BLAS/OpenMP threads for scikit-learn (default: its own)"
+    )
     args = parser.parse_args()
     for path in (TS_FIT, BUNDLE):
         if not os.path.exists(path):
@@ -469,7 +480,7 @@ def main():
             out, wall, rss = run_with_rusage(["node", TS_FIT, d["csv"], d["split"]])
             record["ours"] = {**json.loads(out.strip().splitlines()[-1]), "wallS": wall, "rusageMB": rss}
             out, wall, rss = run_with_rusage(
-                [sys.executable, SKLEARN_FIT, d["csv"], d["split"]], env=sklearn_env()
+                [sys.executable, SKLEARN_FIT, d["csv"], d["split"]], env=sklearn_env(args.sklearn_threads)
             )
             record["sklearn"] = {**json.loads(out.strip().splitlines()[-1]), "wallS": wall, "rusageMB": rss}
             runs.append(record)
@@ -477,6 +488,7 @@ def main():
     action = bench_action(work, args.reps, not args.no_mlflow)
     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
     info = machine()
+    info["sklearnThreads"] = args.sklearn_threads or "default"
     text, summary = report(info, listing, runs, action, load_before, load_after)
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump({"machine": info, "runs": runs, "action": action, "summary": summary}, f, indent=1)
