@@ -365,6 +365,17 @@ describe('node dist/index.js against the local stack', () => {
     const errors = failing.stdout.split('\n').filter((l) => l.startsWith('::error'))
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/at or above fail-on-severity HIGH/)
+    // The failure comes last: after the artifact, code scanning, the verdict tags and the alias decision.
+    const at = (text: string): number => failing.stdout.indexOf(text)
+    expect(at('Uploaded artifact mlsecops-report-failing')).toBeGreaterThan(-1)
+    expect(at('Code scanning processed SARIF upload')).toBeGreaterThan(
+      at('Uploaded artifact mlsecops-report-failing'),
+    )
+    expect(at(`Tagged ${MODEL} version 2`)).toBeGreaterThan(at('Code scanning processed'))
+    expect(at("Alias 'candidate' not moved: it stays on version 1")).toBeGreaterThan(
+      at(`Tagged ${MODEL} version 2`),
+    )
+    expect(at('::error::')).toBeGreaterThan(at("Alias 'candidate' not moved"))
     const o = failing.outputs
     expect(o.gate).toBe('failed')
     expect(o['model-version']).toBe('2')
