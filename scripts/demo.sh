@@ -170,6 +170,21 @@ run_url=$(grep -o "$mlflow_url/#/experiments/[0-9]*/runs/[0-9a-f]*" "$run/summar
 model="iris-demo"
 version=$(output model-version)
 failure=$(grep '^::error' "$run/action.log" | sed 's/^::error[^:]*::/                   /' || true)
+# The artifact, downloaded the way actions/download-artifact does: the Twirp service's signed URL, then the blob.
+artifact_name="mlsecops-report"
+artifact_dir=""
+if [ -n "$(output artifact-id)" ]; then
+  signed=$(curl -fsS -m 10 -X POST -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $ACTIONS_RUNTIME_TOKEN" \
+    -d "{\"workflow_run_backend_id\":\"$DEMO_WORKFLOW_RUN_BACKEND_ID\",\"workflow_job_run_backend_id\":\"$DEMO_WORKFLOW_JOB_RUN_BACKEND_ID\",\"name\":\"$artifact_name\"}" \
+    "${ACTIONS_RESULTS_URL%/}/twirp/github.actions.results.api.v1.ArtifactService/GetSignedArtifactURL" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(JSON.parse(s).signed_url))' || true)
+  if [ -n "$signed" ] && curl -fsS -m 30 -o "$run/artifact.zip" "$signed"; then
+    artifact_dir="$run/artifact"
+    rm -rf "$artifact_dir" && mkdir -p "$artifact_dir"
+    python3 -m zipfile -e "$run/artifact.zip" "$artifact_dir"
+  fi
+fi
 alias=$(curl -fsS -m 5 "$mlflow_url/api/2.0/mlflow/registered-models/alias?name=$model&alias=candidate" 2>/dev/null |
   node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { try { process.stdout.write(JSON.parse(s).model_version.version) } catch {} })' || true)
 alias_text="no version yet"
@@ -199,7 +214,8 @@ Reports            $(output json-report)
 Job summary        $run/summary.md
 Outputs            $run/outputs.txt
 Action log         $run/action.log
-Artifact           id $(output artifact-id) in the local artifact service (Azurite at $DEMO_BLOB_ENDPOINT)
+Artifact           id $(output artifact-id) '$artifact_name' in the local artifact service (Azurite at $DEMO_BLOB_ENDPOINT)
+                   downloaded to ${artifact_dir:-(not downloaded)}
 Code scanning      upload id $(output sarif-id); the SARIF received: $demo/local-stack/code-scanning/$(output sarif-id).sarif
 
 Still running in the background: MLflow (pid $(cat "$demo/mlflow.pid")), the artifact service and code-scanning

@@ -44,6 +44,8 @@ async function main(): Promise<void> {
     GITHUB_API_URL: codeScanning.apiUrl,
     DEMO_GITHUB_TOKEN: token,
     DEMO_BLOB_ENDPOINT: artifacts.blobEndpoint,
+    DEMO_WORKFLOW_RUN_BACKEND_ID: artifacts.workflowRunBackendId,
+    DEMO_WORKFLOW_JOB_RUN_BACKEND_ID: artifacts.workflowJobRunBackendId,
   }
   fs.writeFileSync(
     `${envFile}.tmp`,
