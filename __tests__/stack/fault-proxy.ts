@@ -7,7 +7,8 @@
  *   - status:   answer with a status (503, 429 + Retry-After, 500...) without forwarding, or after forwarding
  *               (`forward: true`: the server applied the request but the client sees the error: a lost answer)
  *   - drop:     close the client's connection, before or after forwarding
- *   - delay:    wait, then forward
+ *   - delay:    wait, then forward (or, with `after: true`, forward, then wait before answering: a slow answer
+ *               to a request the server has already applied)
  *   - truncate: forward, then send only the first bytes of the answer (either closing the connection early
  *               under the full Content-Length, or as a shorter well-formed answer)
  * Every request is recorded with what was done to it.
@@ -25,7 +26,7 @@ export type Fault =
       forward?: boolean
     }
   | { kind: 'drop'; forward?: boolean }
-  | { kind: 'delay'; ms: number }
+  | { kind: 'delay'; ms: number; after?: boolean }
   | {
       kind: 'truncate'
       /** Bytes of the server's body to pass on. */
@@ -156,7 +157,8 @@ export async function startFaultProxy(
         const record: ProxiedRequest = { method, url, fault: fault?.kind, forwarded: false }
         requests.push(record)
         try {
-          if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms))
+          if (fault?.kind === 'delay' && !fault.after)
+            await new Promise((r) => setTimeout(r, fault.ms))
           const shouldForward =
             !fault ||
             fault.kind === 'delay' ||
@@ -167,6 +169,8 @@ export async function startFaultProxy(
             upstream = await forward(req, url, body)
             record.forwarded = true
           }
+          if (fault?.kind === 'delay' && fault.after)
+            await new Promise((r) => setTimeout(r, fault.ms))
           if (fault?.kind === 'drop') {
             req.socket.destroy()
             return

@@ -76,6 +76,8 @@ export interface RunInfo {
 export interface Run {
   info: RunInfo
   data: { tags?: Tag[]; params?: Tag[]; metrics?: { key: string; value: number }[] }
+  /** MLflow 3: the logged models the run produced (runs/outputs). */
+  outputs?: { model_outputs?: { model_id: string; step?: number }[] }
 }
 
 export interface LoggedModel {
@@ -478,6 +480,13 @@ export class MlflowClient {
   async logOutputs(runId: string, modelIds: string[]): Promise<void> {
     await this.api('POST', 'runs/outputs', {
       body: { run_id: runId, models: modelIds.map((model_id) => ({ model_id, step: 0 })) },
+      // Not idempotent: a second try after a lost answer fails with a unique-constraint error. Look first.
+      lookup: async () => {
+        const logged = new Set(
+          ((await this.getRun(runId)).outputs?.model_outputs ?? []).map((m) => m.model_id),
+        )
+        return modelIds.every((id) => logged.has(id)) ? {} : undefined
+      },
     })
   }
 

@@ -1,0 +1,75 @@
+/**
+ * Counts what action runs left in MLflow, read by MLflow's own Python client (mlflow_count.py in the server's
+ * venv): runs per workflow run id with their status, logged models per experiment, versions per model. The
+ * robustness tests derive duplicates and runs left RUNNING from it.
+ */
+import { spawnSync } from 'node:child_process'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { MLFLOW_PYTHON } from './mlflow-server.js'
+
+export interface CountCheck {
+  experiment: string
+  /** Only runs tagged github.run_id = this. */
+  runIdTag?: string
+  model?: string
+}
+
+export interface CountedRun {
+  run_id: string
+  status: string
+  dataset_inputs: number
+  accuracy_entries: number
+  error: string | null
+}
+
+export interface Counted {
+  experiment: string
+  runs: CountedRun[]
+  logged_models: string[]
+  versions: { version: string; status: string; run_id: string }[]
+}
+
+export function countInMlflow(
+  trackingUri: string,
+  checks: CountCheck[],
+  env: NodeJS.ProcessEnv = {},
+): Counted[] {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'mlflow_count.py')
+  const request = {
+    checks: checks.map((c) => ({
+      experiment: c.experiment,
+      run_id_tag: c.runIdTag,
+      model: c.model,
+    })),
+  }
+  const result = spawnSync(MLFLOW_PYTHON, [script], {
+    input: JSON.stringify(request),
+    env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri, ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 300000,
+  })
+  if (result.status !== 0) {
+    throw new Error(`mlflow_count.py failed (${result.status}):\n${result.stderr.slice(-4000)}`)
+  }
+  const lines = result.stdout.trim().split('\n')
+  return (JSON.parse(lines[lines.length - 1]) as { checks: Counted[] }).checks
+}
+
+/**
+ * Records beyond one per try: extra runs for the workflow run, extra logged models, extra versions made by
+ * one run, and repeated dataset inputs or metric entries within a run.
+ */
+export function duplicatesIn(counted: Counted): number {
+  const extra = (n: number): number => Math.max(0, n - 1)
+  const perRunVersions = new Map<string, number>()
+  for (const v of counted.versions)
+    perRunVersions.set(v.run_id, (perRunVersions.get(v.run_id) ?? 0) + 1)
+  return (
+    extra(counted.runs.length) +
+    extra(counted.logged_models.length) +
+    [...perRunVersions.values()].reduce((sum, n) => sum + extra(n), 0) +
+    counted.runs.reduce((sum, r) => sum + extra(r.dataset_inputs) + extra(r.accuracy_entries), 0)
+  )
+}
