@@ -21,6 +21,10 @@ export interface MlflowServerOptions {
   basicAuth?: { adminUsername: string; adminPassword: string }
   /** Seconds to wait for /health. */
   startTimeoutSec?: number
+  /** Backend store (e.g. postgresql://... from stack/postgres.ts); default a temp sqlite DB. */
+  backendStoreUri?: string
+  /** Server workers (default 1). */
+  workers?: number
 }
 
 export interface MlflowServer {
@@ -85,7 +89,7 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
   const args = [
     'server',
     '--backend-store-uri',
-    `sqlite:///${path.join(dir, 'mlflow.db')}`,
+    options.backendStoreUri ?? `sqlite:///${path.join(dir, 'mlflow.db')}`,
     '--serve-artifacts',
     '--artifacts-destination',
     path.join(dir, 'artifacts'),
@@ -94,7 +98,7 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
     '--port',
     String(port),
     '--workers',
-    '1',
+    String(options.workers ?? 1),
   ]
   const env: NodeJS.ProcessEnv = {
     ...process.env,
