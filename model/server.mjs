@@ -14,13 +14,15 @@ const MAX_BODY = 1 << 20
 
 export function loadModel(dir) {
   const model = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'))
-  if (model.format !== 'mlsecops-logistic-regression/1') throw new Error(`unknown model format ${model.format}`)
+  if (model.format !== 'mlsecops-logistic-regression/1')
+    throw new Error(`unknown model format ${model.format}`)
   return model
 }
 
 export function predictRow(model, row) {
   const x = [1]
-  for (let j = 0; j < model.featureNames.length; j++) x.push((row[j] - model.means[j]) / model.scales[j])
+  for (let j = 0; j < model.featureNames.length; j++)
+    x.push((row[j] - model.means[j]) / model.scales[j])
   let best = 0
   let minimum = 100000
   model.logisticRegression.classifiers.forEach((classifier, k) => {
@@ -38,12 +40,17 @@ export function predictRow(model, row) {
 
 function toRows(model, body) {
   if (Array.isArray(body.rows)) return body.rows
-  if (Array.isArray(body.instances)) return body.instances.map((o) => model.featureNames.map((n) => o[n]))
+  if (Array.isArray(body.instances))
+    return body.instances.map((o) => model.featureNames.map((n) => o[n]))
   throw new Error('send {"rows": [[...], ...]} or {"instances": [{...}, ...]}')
 }
 
 function validRow(model, row) {
-  return Array.isArray(row) && row.length === model.featureNames.length && row.every((v) => typeof v === 'number' && Number.isFinite(v))
+  return (
+    Array.isArray(row) &&
+    row.length === model.featureNames.length &&
+    row.every((v) => typeof v === 'number' && Number.isFinite(v))
+  )
 }
 
 function send(res, status, body) {
@@ -54,7 +61,11 @@ function send(res, status, body) {
 export function startServer(model, port = PORT) {
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/health') {
-      return send(res, 200, { status: 'ok', features: model.featureNames, classes: model.classLabels })
+      return send(res, 200, {
+        status: 'ok',
+        features: model.featureNames,
+        classes: model.classLabels,
+      })
     }
     if (req.method === 'POST' && req.url === '/predict') {
       let size = 0
@@ -69,7 +80,9 @@ export function startServer(model, port = PORT) {
           const rows = toRows(model, JSON.parse(Buffer.concat(chunks).toString('utf8')))
           const bad = rows.findIndex((r) => !validRow(model, r))
           if (bad >= 0) {
-            return send(res, 400, { error: `row ${bad} must be ${model.featureNames.length} finite numbers: ${model.featureNames.join(', ')}` })
+            return send(res, 400, {
+              error: `row ${bad} must be ${model.featureNames.length} finite numbers: ${model.featureNames.join(', ')}`,
+            })
           }
           return send(res, 200, { labels: rows.map((r) => predictRow(model, r)) })
         } catch (error) {
