@@ -52,6 +52,19 @@ function dot(a: Float64Array, b: Float64Array): number {
   return s
 }
 
+// The vector loops live in small functions that V8 optimizes after a few calls: the action fits once per
+// process, and loops written inline in minimizeLbfgs ran unoptimized for much of a fit.
+
+/** out = a + scale * b, elementwise. */
+function addScaled(out: Float64Array, a: Float64Array, scale: number, b: Float64Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = a[i] + scale * b[i]
+}
+
+/** out = scale * b, elementwise. */
+function setScaled(out: Float64Array, scale: number, b: Float64Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = scale * b[i]
+}
+
 function maxAbs(a: Float64Array): number {
   let m = 0
   for (let i = 0; i < a.length; i++) {
@@ -120,7 +133,7 @@ export function minimizeLbfgs(
   if (gradientNorm <= options.gradientTolerance) return done(0, 'gradient')
 
   const evaluate = (alpha: number): Point => {
-    for (let i = 0; i < n; i++) xt[i] = x[i] + alpha * d[i]
+    addScaled(xt, x, alpha, d)
     const ft = objective(xt, gt)
     evaluations++
     return { alpha, f: ft, dg: dot(gt, d) }
@@ -128,21 +141,21 @@ export function minimizeLbfgs(
 
   for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
     // Two-loop recursion: d = -H g.
-    for (let i = 0; i < n; i++) d[i] = -g[i]
+    setScaled(d, -1, g)
     for (let k = 0, j = newest; k < pairs; k++, j = (j - 1 + m) % m) {
       alphas[j] = rho[j] * dot(s[j], d)
       const yj = y[j]
-      for (let i = 0; i < n; i++) d[i] -= alphas[j] * yj[i]
+      addScaled(d, d, -alphas[j], yj)
     }
     let initialStep = 1
     if (pairs > 0) {
       const yy = dot(y[newest], y[newest])
       const gamma = 1 / (rho[newest] * yy)
-      for (let i = 0; i < n; i++) d[i] *= gamma
+      setScaled(d, gamma, d)
       for (let k = 0, j = (newest - pairs + 1 + m) % m; k < pairs; k++, j = (j + 1) % m) {
         const beta = rho[j] * dot(y[j], d)
         const sj = s[j]
-        for (let i = 0; i < n; i++) d[i] += (alphas[j] - beta) * sj[i]
+        addScaled(d, d, alphas[j] - beta, sj)
       }
     } else {
       // First step (or after a reset): steepest descent of unit length, as scipy does.
@@ -153,7 +166,7 @@ export function minimizeLbfgs(
       // Not a descent direction (rounding): drop the memory and take the gradient.
       pairs = 0
       newest = -1
-      for (let i = 0; i < n; i++) d[i] = -g[i]
+      setScaled(d, -1, g)
       dg0 = -dot(g, g)
       initialStep = Math.min(1, 1 / Math.sqrt(-dg0))
     }
@@ -231,10 +244,8 @@ export function minimizeLbfgs(
     const slot = (newest + 1) % m
     const sk = s[slot]
     const yk = y[slot]
-    for (let i = 0; i < n; i++) {
-      sk[i] = xNew[i] - x[i]
-      yk[i] = gNew[i] - g[i]
-    }
+    addScaled(sk, xNew, -1, x)
+    addScaled(yk, gNew, -1, g)
     const sy = dot(sk, yk)
     if (sy > Number.EPSILON * dot(yk, yk)) {
       rho[slot] = 1 / sy
