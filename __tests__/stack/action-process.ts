@@ -11,7 +11,8 @@ import * as path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { REPO_ROOT } from './env.js'
 
-export const DIST = path.join(REPO_ROOT, 'dist', 'index.js')
+/** The bundle under test; MLSECOPS_DIST points at another build (e.g. a fresh one outside dist/). */
+export const DIST = process.env.MLSECOPS_DIST || path.join(REPO_ROOT, 'dist', 'index.js')
 
 export interface ActionProcessResult {
   code: number | null

@@ -62,9 +62,13 @@ async function runTrivy(
     throw new ScannerError(`Could not run Trivy (${binary}) for ${what}: ${errorMessage(error)}`)
   }
   if (result.exitCode !== 0) {
-    throw new ScannerError(
-      `Trivy failed (exit ${result.exitCode}) during ${what}: ${oneLine(result.tail.join(' | '))}`,
-    )
+    // No exit code: the process was ended by a signal (SIGKILL, the OOM killer).
+    const how =
+      typeof result.exitCode === 'number'
+        ? `failed (exit ${result.exitCode})`
+        : 'was killed (no exit code: ended by a signal such as SIGKILL or the out-of-memory killer)'
+    const tail = oneLine(result.tail.join(' | '))
+    throw new ScannerError(`Trivy ${how} during ${what}${tail ? `: ${tail}` : ''}`)
   }
   return { tail: result.tail, stderr: result.stderr }
 }
