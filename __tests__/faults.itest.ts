@@ -3,7 +3,8 @@
 // A matrix: every create the flow sends, with its answer lost in five ways (dropped after the server applied
 // it, a 500 after it, cut off under its Content-Length, cut short, answered after the client timed out); every
 // other request dropped, delayed, failed by a 503 burst and (for writes) answered with a 500 after it was
-// applied; 429 with Retry-After; faults longer than the retries. Each scenario is one registerModel() + finish()
+// applied; creates held before the server until after the client timed out (they land after the retry: late
+// duplicates the flow removes when the run ends); 429 with Retry-After; faults longer than the retries. Each scenario is one registerModel() + finish()
 // with short backoffs, in its own experiment and model. Independent check: MLflow's Python client counts the
 // runs carrying the scenario's workflow run id, their status, dataset inputs and metric entries, the logged
 // models and the versions (__tests__/stack/mlflow_count.py). Every scenario completes or fails with one line,
@@ -24,7 +25,7 @@ import {
   type FaultProxy,
   type FaultRule,
 } from './stack/fault-proxy.js'
-import { countInMlflow, duplicatesIn } from './stack/mlflow-count.js'
+import { countInMlflow, duplicatesIn, removedDuplicatesIn } from './stack/mlflow-count.js'
 import { startMlflowServer, type MlflowServer } from './stack/mlflow-server.js'
 
 jest.setTimeout(900_000)
@@ -40,6 +41,11 @@ interface Scenario {
   rules: FaultRule[]
   /** 'complete': transient faults; 'fail': faults outlast the retries. */
   expect: 'complete' | 'fail'
+  /**
+   * Wait before ending the run, as the pipeline does while it builds and scans (minutes): long enough for a
+   * held request to land first.
+   */
+  settleMs?: number
 }
 
 interface Outcome {
@@ -131,6 +137,15 @@ function scenarios(): Scenario[] {
     ],
     expect: 'complete',
   })
+  // Requests held before they reach the server until after the client gave up: the retry's look-up finds
+  // nothing, the create is sent again, and then the first one lands too (a server that queued it).
+  for (const [endpoint, match] of [creates[1], creates[2], creates[4]])
+    list.push({
+      name: `${endpoint}: held until after the client timed out, then applied`,
+      rules: [{ match, fault: { kind: 'delay', ms: TIMEOUT_MS + 500 } }],
+      expect: 'complete',
+      settleMs: 1500,
+    })
   // Faults that outlast the retries: a clean failure, and the run (when it exists) ends FAILED.
   const always = (match: FaultRule['match'], fault: Fault): FaultRule => ({
     match,
@@ -223,6 +238,7 @@ describe('the register flow through a fault proxy in front of a real MLflow serv
           timeoutMs: TIMEOUT_MS,
           pollIntervalMs: 100,
         })
+        if (scenario.settleMs) await new Promise((r) => setTimeout(r, scenario.settleMs))
         await registration.finish()
       } catch (e) {
         error = e
@@ -258,9 +274,12 @@ describe('the register flow through a fault proxy in front of a real MLflow serv
         completed: o.completed,
         faults: o.faultsInjected,
         pending: o.pending,
-        runs: c.runs.map((r) => r.status).join(','),
+        runs: c.runs
+          .map((r) => `${r.status}${r.lifecycle_stage === 'deleted' ? ' (deleted)' : ''}`)
+          .join(','),
         versions: c.versions.map((v) => `${v.version}:${v.status}`).join(','),
         duplicates: duplicatesIn(c),
+        removed: removedDuplicatesIn(c),
         error: o.error,
         ms: o.elapsedMs,
       }
@@ -273,6 +292,7 @@ describe('the register flow through a fault proxy in front of a real MLflow serv
       0,
     )
     const duplicates = counted.reduce((n, c) => n + duplicatesIn(c), 0)
+    const removed = counted.reduce((n, c) => n + removedDuplicatesIn(c), 0)
     recordRobustness({
       kind: 'faults',
       runs: outcomes.length,
@@ -280,6 +300,7 @@ describe('the register flow through a fault proxy in front of a real MLflow serv
       failedCleanly: outcomes.filter(failedCleanly).length,
       faultsInjected: outcomes.reduce((n, o) => n + o.faultsInjected, 0),
       duplicates,
+      duplicatesRemoved: removed,
       runningLeft,
     })
 
@@ -296,10 +317,14 @@ describe('the register flow through a fault proxy in front of a real MLflow serv
         duplicates: 0,
       })
       if (o.completed) {
-        expect(c.runs.map((r) => r.status)).toEqual(['FINISHED'])
+        const active = c.runs.filter((r) => r.lifecycle_stage === 'active')
+        expect(active.map((r) => r.status)).toEqual(['FINISHED'])
+        // A late duplicate run is ended FAILED and deleted, never left RUNNING.
+        for (const r of c.runs.filter((x) => x.lifecycle_stage === 'deleted'))
+          expect(r.status).toBe('FAILED')
         expect(c.versions.map((v) => v.status)).toEqual(['READY'])
-        expect(c.runs[0].dataset_inputs).toBe(1)
-        expect(c.runs[0].accuracy_entries).toBe(1)
+        expect(active[0].dataset_inputs).toBe(1)
+        expect(active[0].accuracy_entries).toBe(1)
       } else {
         expect(failedCleanly(o)).toBe(true)
         expect(c.runs.every((r) => r.status === 'FAILED')).toBe(true)

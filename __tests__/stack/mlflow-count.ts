@@ -18,6 +18,8 @@ export interface CountCheck {
 export interface CountedRun {
   run_id: string
   status: string
+  /** 'active', or 'deleted' for a late duplicate the action removed. */
+  lifecycle_stage: string
   dataset_inputs: number
   accuracy_entries: number
   error: string | null
@@ -57,11 +59,17 @@ export function countInMlflow(
   return (JSON.parse(lines[lines.length - 1]) as { checks: Counted[] }).checks
 }
 
+/** Runs the action deleted as late duplicates (soft-deleted: no longer in searches, UI or registry). */
+export function removedDuplicatesIn(counted: Counted): number {
+  return counted.runs.filter((r) => r.lifecycle_stage === 'deleted').length
+}
+
 /**
- * Records beyond one per try: extra runs for the workflow run, extra logged models, extra versions made by
- * one run, and repeated dataset inputs or metric entries within a run.
+ * Records beyond one per try that are still there: extra active runs for the workflow run, extra logged
+ * models, extra versions made by one run, and repeated dataset inputs or metric entries within a run.
  */
-export function duplicatesIn(counted: Counted): number {
+export function duplicatesIn(all: Counted): number {
+  const counted = { ...all, runs: all.runs.filter((r) => r.lifecycle_stage !== 'deleted') }
   const extra = (n: number): number => Math.max(0, n - 1)
   const perRunVersions = new Map<string, number>()
   for (const v of counted.versions)

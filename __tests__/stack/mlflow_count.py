@@ -2,7 +2,7 @@
 
 Reads one JSON request on stdin: {"checks": [{"experiment": NAME, "run_id_tag": ID?, "model": NAME?}, ...]}
 and prints one JSON document on the last line: for each check, the runs of the experiment (all lifecycle
-stages) carrying tag github.run_id = run_id_tag (or every run when absent) with their status, the number of
+stages, with each run's lifecycle stage) carrying tag github.run_id = run_id_tag (or every run when absent) with their status, the number of
 dataset inputs and of accuracy metric entries per run, the experiment's logged models, and the model's
 versions with their status and run id.
 Uses MLFLOW_TRACKING_URI (and MLFLOW_TRACKING_USERNAME/PASSWORD when set) from the environment.
@@ -37,6 +37,7 @@ def main():
                     {
                         "run_id": r.info.run_id,
                         "status": r.info.status,
+                        "lifecycle_stage": r.info.lifecycle_stage,
                         "dataset_inputs": len(inputs),
                         "accuracy_entries": len(history),
                         "error": r.data.tags.get("mlsecops.error"),

@@ -102,6 +102,9 @@ console.log(`runs: ${total('runs')}`)
 console.log(`runs completed: ${total('completed')}`)
 console.log(`failed cleanly: ${total('failedCleanly')}`)
 console.log(`duplicates: ${total('duplicates')}`)
+console.log(
+  `late duplicates removed by the action (held creates that landed after their retry): ${figures.reduce((n, f) => n + (f.duplicatesRemoved ?? 0), 0)}`,
+)
 console.log(`runs left RUNNING: ${total('runningLeft')}`)
 console.log(`secrets found: ${total('secretsFound')}`)
 

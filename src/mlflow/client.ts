@@ -211,6 +211,12 @@ export function artifactApiPath(artifactUri: string, relativePath: string): stri
 
 export class MlflowClient {
   readonly baseUrl: string
+  /**
+   * Creates retried after a try whose outcome was unknown. The look-up prevents a second create when the first
+   * was applied in time, but not when the first was still queued (it lands after the retry): callers check
+   * for late duplicates when this is above 0.
+   */
+  retriedCreates = 0
   private readonly http: AxiosInstance
   private readonly retry: RetryOptions
   private readonly sleep: (ms: number) => Promise<void>
@@ -263,6 +269,7 @@ export class MlflowClient {
         )
         await this.sleep(delay)
         if (options.lookup) {
+          this.retriedCreates += 1
           const found = await options.lookup()
           if (found !== undefined) {
             core.info(`MLflow ${what}: the earlier try had succeeded; not sending it again`)
@@ -451,6 +458,11 @@ export class MlflowClient {
     })
   }
 
+  /** Soft-deletes a run (lifecycle_stage deleted). */
+  async deleteRun(runId: string): Promise<void> {
+    await this.api('POST', 'runs/delete', { body: { run_id: runId } })
+  }
+
   async setTag(runId: string, key: string, value: string): Promise<void> {
     await this.api('POST', 'runs/set-tag', { body: { run_id: runId, key, value } })
   }
@@ -565,6 +577,10 @@ export class MlflowClient {
     })
   }
 
+  async deleteLoggedModel(modelId: string): Promise<void> {
+    await this.api('DELETE', `logged-models/${encodeURIComponent(modelId)}`)
+  }
+
   // --- model registry ---
 
   /** Creates the registered model; one that already exists is fine. */
@@ -629,6 +645,10 @@ export class MlflowClient {
         body: { name, version, key: tag.key, value: tag.value },
       })
     }
+  }
+
+  async deleteModelVersion(name: string, version: string): Promise<void> {
+    await this.api('DELETE', 'model-versions/delete', { body: { name, version } })
   }
 
   async setAlias(name: string, alias: string, version: string): Promise<void> {

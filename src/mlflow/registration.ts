@@ -275,8 +275,49 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
   const runId = run.info.run_id
   core.info(`MLflow run ${runId} in experiment '${options.experimentName}' (${experimentId})`)
 
+  // What this try made. Anything else carrying its token comes from a create that was retried while the first
+  // one was still queued at the server and landed late: removed when the run ends.
+  const made: { modelId?: string; version?: string } = {}
+  const hasToken = (tags?: Tag[]): boolean =>
+    tags?.some((t) => t.key === TOKEN_TAG && t.value === token) ?? false
+  const removeLateDuplicates = async (): Promise<void> => {
+    if (client.retriedCreates === 0) return
+    try {
+      for (const extra of await client.searchRuns([experimentId], tokenFilter, 10)) {
+        const id = extra.info.run_id
+        if (id === runId) continue
+        const note = `Duplicate of run ${runId} (a retried create that reached MLflow late); deleted.`
+        await client.setTag(id, ERROR_TAG, note)
+        await client.updateRun(id, 'FAILED')
+        await client.deleteRun(id)
+        core.info(`MLflow run ${id}: ${note}`)
+      }
+      const models = await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`)
+      for (const extra of models) {
+        if (extra.info.model_id === made.modelId || !hasToken(extra.info.tags)) continue
+        await client.deleteLoggedModel(extra.info.model_id)
+        core.info(
+          `Deleted logged model ${extra.info.model_id}: a duplicate that reached MLflow late`,
+        )
+      }
+      const versions = await client.searchModelVersions(
+        `name = '${options.modelName}' and run_id = '${runId}'`,
+      )
+      for (const extra of versions) {
+        if (extra.version === made.version || !hasToken(extra.tags)) continue
+        await client.deleteModelVersion(extra.name, extra.version)
+        core.info(
+          `Deleted ${extra.name} version ${extra.version}: a duplicate that reached MLflow late`,
+        )
+      }
+    } catch (error) {
+      core.warning(`Could not check MLflow for duplicates of run ${runId}: ${errorMessage(error)}`)
+    }
+  }
+
   let ended = false
   const end = async (status: 'FINISHED' | 'FAILED', message?: string): Promise<void> => {
+    await removeLateDuplicates()
     if (message !== undefined) {
       await client.setTag(runId, ERROR_TAG, message.slice(0, TAG_VALUE_LIMIT) || 'failed')
     }
@@ -330,6 +371,7 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
         (await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`))[0],
     )
     const modelId = model.info.model_id
+    made.modelId = modelId
     await client.logOutputs(runId, [modelId])
     const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'mlsecops-mlmodel-'))
     try {
@@ -372,6 +414,7 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
         return versions.find((v) => v.tags?.some((t) => t.key === TOKEN_TAG && t.value === token))
       },
     )
+    made.version = created.version
     const version = await waitUntilReady(
       client,
       created,
