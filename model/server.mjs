@@ -1,6 +1,7 @@
 // The example model's HTTP server. No dependencies: it reads the model directory written by the action
-// (model.json) and predicts the way ml-logistic-regression does: standardize, add the intercept, score each
-// one-vs-rest classifier with the sigmoid, and pick the class whose "rest" score is lowest.
+// (model.json) and predicts the way ml-logistic-regression's predict() does: standardize, add the intercept,
+// score each per-class classifier with the sigmoid, and pick the class with the lowest score. (The trainer stores
+// negated softmax scores there, so the lowest sigmoid is the most likely class.)
 //   GET  /health   -> {"status":"ok","model":...}
 //   POST /predict  {"rows": [[f1, f2, ...], ...]} or {"instances": [{"name": value, ...}, ...]}
 //                  -> {"labels": ["setosa", ...]}

@@ -56,7 +56,7 @@ function valueInfo(
  * The trained model as an ONNX graph that predicts exactly what TrainedModel.predict does:
  *
  *   standardized = (features - means) / scales              Sub, Div
- *   scores       = standardized · W + intercepts            MatMul, Add (one column per one-vs-rest classifier)
+ *   scores       = standardized · W + intercepts            MatMul, Add (one column per per-class classifier)
  *   sigmoid      = 1 / (1 + exp(-scores))                   Sigmoid
  *   class index  = the column with the LOWEST sigmoid      ArgMin (first index on ties, as the library)
  *   label        = classLabels[class index]               Gather on a string tensor
