@@ -24,14 +24,17 @@ docker info >/dev/null 2>&1 && engine_was_up=1 || engine_was_up=0
 bash scripts/stack/dockerd.sh start || exit 1
 [ "$engine_was_up" = 1 ] || trap 'bash "$root/scripts/stack/dockerd.sh" stop' EXIT
 
-step "lint"
-npm run --silent lint || { echo "lint failed"; status=1; }
+failed_checks=()
+step "lint (ESLint, Prettier, actionlint on the workflows)"
+npm run --silent lint || { echo "lint failed"; failed_checks+=(lint); status=1; }
+"$MLSECOPS_CACHE/bin/actionlint" .github/workflows/*.yml || { echo "actionlint failed"; failed_checks+=(actionlint); status=1; }
 
 step "dist/ matches a fresh build"
-npm run --silent build >.tmp/build.log 2>&1 || { cat .tmp/build.log; echo "build failed"; status=1; }
-if ! git diff --quiet -- dist/ || [ -n "$(git status --porcelain -- dist/)" ]; then
+npm run --silent build >.tmp/build.log 2>&1 || { cat .tmp/build.log; echo "build failed"; failed_checks+=(build); status=1; }
+if [ -n "$(git status --porcelain -- dist/)" ]; then
   git status --short -- dist/
   echo "dist/ differs from a fresh build: run 'npm run build' and commit dist/"
+  failed_checks+=(dist)
   status=1
 fi
 
@@ -41,6 +44,11 @@ NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects unit --passWith
 step "integration tests (real MLflow, dockerd, Trivy, Azurite)"
 NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand --passWithNoTests --json --outputFile=.tmp/jest-integration.json || status=1
 
+if [ "$engine_was_up" = 0 ]; then
+  bash scripts/stack/dockerd.sh stop
+  trap - EXIT
+fi
+[ ${#failed_checks[@]} -eq 0 ] || echo "checks outside jest that failed: ${failed_checks[*]}"
 node -e '
 const fs = require("fs")
 let passed = 0, failed = 0

@@ -68,4 +68,12 @@ if [ ! -x "$test_db_dir/trivy-test-db" ] || [ "$(cat "$test_db_dir/.stamp" 2>/de
   echo "$test_db_stamp" >"$test_db_dir/.stamp"
 fi
 # --- end Trivy test DB writer ---------------------------------------------------------------------------------
+
+# actionlint checks the workflows of this repository (they cannot run here), pinned, from the Go module proxy.
+actionlint_version=1.7.12
+if ! "$MLSECOPS_CACHE/bin/actionlint" -version 2>/dev/null | grep -qx "v$actionlint_version"; then
+  log "building actionlint $actionlint_version"
+  GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$MLSECOPS_CACHE/bin" \
+    go install "github.com/rhysd/actionlint/cmd/actionlint@v$actionlint_version"
+fi
 log "done"
