@@ -1,7 +1,8 @@
 // Unit tests: retries that must not apply a write twice (no network; axios' transport answers from a script).
 // runs/outputs is not idempotent (a second identical call fails on a unique constraint), so a try whose answer
 // was lost looks at the run first; every create retried after an unknown outcome is counted, which is what
-// makes the registration flow look for late duplicates when the run ends.
+// makes the registration flow look for late duplicates when the run ends. Writes that look, then insert a
+// shared row (a dataset, a new alias) are sent once more when another job inserted it at the same time.
 import { describe, expect, it, jest } from '@jest/globals'
 import type { AxiosResponse } from 'axios'
 
@@ -79,5 +80,39 @@ describe('retriedCreates', () => {
     )
     expect(run.info.run_id).toBe('r2')
     expect(client.retriedCreates).toBe(1)
+  })
+})
+
+describe('writes that race with another job on a unique row', () => {
+  const unique: Answer = {
+    status: 400,
+    data: JSON.stringify({
+      error_code: 'BAD_REQUEST',
+      message:
+        '(psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint "dataset_pk"',
+    }),
+  }
+
+  it('log-inputs and set-alias are sent once more after a unique-constraint 400', async () => {
+    const { client, sent } = scripted([unique, {}, unique, {}])
+    await client.logInputs('r1', [])
+    await client.setAlias('m', 'candidate', '3')
+    expect(sent).toEqual([
+      'POST /api/2.0/mlflow/runs/log-inputs',
+      'POST /api/2.0/mlflow/runs/log-inputs',
+      'POST /api/2.0/mlflow/registered-models/alias',
+      'POST /api/2.0/mlflow/registered-models/alias',
+    ])
+  })
+
+  it('other 400s, and a second unique-constraint 400, still fail', async () => {
+    const other: Answer = {
+      status: 400,
+      data: '{"error_code":"INVALID_PARAMETER_VALUE","message":"bad alias"}',
+    }
+    await expect(scripted([other]).client.setAlias('m', 'x', '1')).rejects.toThrow(/bad alias/)
+    await expect(scripted([unique, unique]).client.logInputs('r1', [])).rejects.toThrow(
+      /UniqueViolation/,
+    )
   })
 })

@@ -486,7 +486,10 @@ export class MlflowClient {
   }
 
   async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
-    await this.api('POST', 'runs/log-inputs', { body: { run_id: runId, datasets } })
+    // The same dataset logged by several runs at once races on the dataset's row.
+    await this.againAfterRace(() =>
+      this.api('POST', 'runs/log-inputs', { body: { run_id: runId, datasets } }),
+    )
   }
 
   async logOutputs(runId: string, modelIds: string[]): Promise<void> {
@@ -652,6 +655,30 @@ export class MlflowClient {
   }
 
   async setAlias(name: string, alias: string, version: string): Promise<void> {
-    await this.api('POST', 'registered-models/alias', { body: { name, alias, version } })
+    // A new alias set by two jobs at once: the loser's insert hits the unique constraint; again, it updates.
+    await this.againAfterRace(() =>
+      this.api('POST', 'registered-models/alias', { body: { name, alias, version } }),
+    )
+  }
+
+  /**
+   * Some MLflow writes look, then insert (a dataset shared by several runs, a new alias). Jobs doing the same
+   * at once make the loser's insert fail on a unique constraint (HTTP 400, the database's message), and
+   * nothing of its transaction is kept. Once the row exists the same call succeeds: one more try.
+   */
+  private async againAfterRace<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (error) {
+      const raced =
+        error instanceof HttpError &&
+        error.status === 400 &&
+        /unique constraint|UniqueViolation|duplicate key/i.test(error.message)
+      if (!raced) throw error
+      core.info(
+        `${error.message.slice(0, 120)}…: another job wrote it at the same time; trying again`,
+      )
+      return await call()
+    }
   }
 }
