@@ -4,7 +4,7 @@ import { getRunContext } from './context.js'
 import { ConfigurationError, GateError, errorMessage } from './errors.js'
 import { renderBuildSection } from './docker/build-summary.js'
 import { buildImage, type BuildResult } from './docker/build-image.js'
-import { evaluateSeverityGate } from './gate.js'
+import { evaluateSeverityGate, type SeverityGateDecision } from './gate.js'
 import { SEVERITIES, getInputs } from './inputs.js'
 import type { ScanResult } from './trivy/findings.js'
 import { scanImage } from './trivy/scan-image.js'
@@ -122,6 +122,7 @@ export async function run(): Promise<void> {
 
     // --- scan ---
     let scan: ScanResult | undefined
+    let severityGate: SeverityGateDecision | undefined
     if (build && inputs.scan) {
       const image = build.image
       scan = await core.group('Scan image with Trivy', () =>
@@ -144,7 +145,7 @@ export async function run(): Promise<void> {
       for (const severity of SEVERITIES) {
         core.setOutput(severity.toLowerCase(), String(scan.counts[severity]))
       }
-      const severityGate = evaluateSeverityGate(scan.findings, {
+      severityGate = evaluateSeverityGate(scan.findings, {
         failOnSeverity: inputs.failOnSeverity,
         ignoreUnfixed: inputs.ignoreUnfixed,
       })
@@ -164,12 +165,6 @@ export async function run(): Promise<void> {
     // --- publish ---
     // The readable report, the artifact, then code scanning. An upload error is held until the verdict is
     // recorded (published.failure); skips are notices and a summary line.
-    const severityDecision = scan
-      ? evaluateSeverityGate(scan.findings, {
-          failOnSeverity: inputs.failOnSeverity,
-          ignoreUnfixed: inputs.ignoreUnfixed,
-        })
-      : undefined
     const published = await publishReports({
       workDir,
       context,
@@ -202,7 +197,7 @@ export async function run(): Promise<void> {
           recordVerdict(registered, {
             verdict: {
               scan,
-              severityGatePassed: severityDecision?.passed,
+              severityGatePassed: severityGate?.passed,
               failOnSeverity: inputs.failOnSeverity,
               gatePassed,
               gateFailures,
@@ -222,7 +217,7 @@ export async function run(): Promise<void> {
       accuracy: train.metrics.accuracy,
       minAccuracy: inputs.minAccuracy,
       scan,
-      severityGate: severityDecision,
+      severityGate,
       gatePassed,
       artifact: published.artifact,
       codeScanning: published.codeScanning,
