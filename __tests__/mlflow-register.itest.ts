@@ -19,6 +19,7 @@ import { startFaultProxy, type FaultProxy } from './stack/fault-proxy.js'
 import {
   freePort,
   readWithMlflowPython,
+  requestOnce,
   startMlflowServer,
   type MlflowServer,
 } from './stack/mlflow-server.js'
@@ -413,17 +414,11 @@ describe('register stage: experiments and failures', () => {
 
   it('restores a deleted experiment and uses it', async () => {
     const api = `${server.url}/api/2.0/mlflow`
-    const created = (await (
-      await fetch(`${api}/experiments/create`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name: 'restored-it' }),
-      })
-    ).json()) as { experiment_id: string }
-    const deleted = await fetch(`${api}/experiments/delete`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ experiment_id: created.experiment_id }),
+    const created = (
+      await requestOnce(`${api}/experiments/create`, { body: { name: 'restored-it' } })
+    ).json<{ experiment_id: string }>()
+    const deleted = await requestOnce(`${api}/experiments/delete`, {
+      body: { experiment_id: created.experiment_id },
     })
     expect(deleted.status).toBe(200)
     expect(read({ experiment: 'restored-it' }).experiment?.lifecycle_stage).toBe('deleted')

@@ -27,6 +27,7 @@ import { copyExampleContext, removeImages, requireDocker } from './stack/docker.
 import { MLSECOPS_BASE_IMAGE, MLSECOPS_TRIVY_DIR, REPO_ROOT, TRIVY_BINARY } from './stack/env.js'
 import {
   readWithMlflowPython,
+  requestOnce,
   startMlflowServer,
   type MlflowServer,
 } from './stack/mlflow-server.js'
@@ -213,9 +214,12 @@ afterAll(async () => {
 
 describe('no secret in any log, summary, output, report, artifact or MLflow record', () => {
   it('the password (basic auth, admin password changed) is really required: the default one is refused', async () => {
-    const refused = await fetch(`${mlflow.url}/api/2.0/mlflow/experiments/search?max_results=1`, {
-      headers: { Authorization: `Basic ${Buffer.from('admin:password1234').toString('base64')}` },
-    })
+    const refused = await requestOnce(
+      `${mlflow.url}/api/2.0/mlflow/experiments/search?max_results=1`,
+      {
+        headers: { Authorization: `Basic ${Buffer.from('admin:password1234').toString('base64')}` },
+      },
+    )
     expect(refused.status).toBe(401)
     // The search is live: each secret is found raw, in a Basic header and URL-encoded.
     const basic = `Authorization: Basic ${Buffer.from(`${ADMIN}:${PASSWORD}`).toString('base64')}`

@@ -7,6 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
+import * as http from 'node:http'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -65,7 +66,7 @@ async function waitForHealth(
       )
     }
     try {
-      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) })
+      const response = await requestOnce(`${url}/health`, { timeoutMs: 2000 })
       if (response.status === 200) return
     } catch {
       // not up yet
@@ -75,6 +76,49 @@ async function waitForHealth(
   throw new Error(
     `mlflow server at ${url} not healthy after ${timeoutSec} s:\n${log().slice(-3000)}`,
   )
+}
+
+/**
+ * One HTTP request to the test server on a fresh connection (no keep-alive pool). fetch() keeps idle sockets
+ * that uvicorn closes after 5 s; a later fetch on such a socket fails with "other side closed" on a loaded
+ * machine. Tests talk to the server directly through this.
+ */
+export function requestOnce(
+  url: string,
+  options: {
+    method?: string
+    headers?: Record<string, string>
+    body?: unknown
+    timeoutMs?: number
+  } = {},
+): Promise<{ status: number; text: string; json: <T>() => T }> {
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body)
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        agent: false,
+        headers: {
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...options.headers,
+        },
+        timeout: options.timeoutMs ?? 10000,
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          resolve({ status: res.statusCode ?? 0, text, json: <T>() => JSON.parse(text) as T })
+        })
+        res.on('error', reject)
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)))
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 export async function startMlflowServer(options: MlflowServerOptions = {}): Promise<MlflowServer> {
