@@ -11,6 +11,7 @@ log() { printf '[install] %s\n' "$*" >&2; }
 need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
 # PostgreSQL: the backend store of the concurrency test's MLflow server (issue 6).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
