@@ -9,27 +9,25 @@
  * dist/ must be fresh (`npm run build`): the lead's test script rebuilds it before the tests.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
-import { parse as parseYaml } from 'yaml'
-import { startArtifactService, type ArtifactService } from './stack/artifact-service.js'
-import { startCodeScanningServer, type CodeScanningServer } from './stack/code-scanning-server.js'
-import { removeImages, requireDocker } from './stack/docker.js'
-import { MLSECOPS_BASE_IMAGE, MLSECOPS_TRIVY_DIR, REPO_ROOT, TRIVY_BINARY } from './stack/env.js'
+import { runActionProcess, visibleLines, type ActionProcessResult } from './stack/action-process.js'
+import { type ArtifactService } from './stack/artifact-service.js'
+import { type CodeScanningServer } from './stack/code-scanning-server.js'
+import { removeImages } from './stack/docker.js'
+import { MLSECOPS_BASE_IMAGE, REPO_ROOT } from './stack/env.js'
+import { readWithMlflowPython, type MlflowServer } from './stack/mlflow-server.js'
 import {
-  readWithMlflowPython,
-  startMlflowServer,
-  type MlflowServer,
-} from './stack/mlflow-server.js'
+  preparePipelineDirs,
+  startPipelineServices,
+  type PipelineServices,
+} from './stack/pipeline-stack.js'
 import { multitoolValidate, schemaValidate } from './stack/sarif.js'
-import { writeTrivyTestDb } from './stack/trivy-test-db.js'
 
 jest.setTimeout(900_000)
 
-const DIST = path.join(REPO_ROOT, 'dist', 'index.js')
 const OWNER = 'octo'
 const REPO = 'iris-e2e'
 const MODEL = REPO // model-name defaults to the repository name
@@ -40,37 +38,13 @@ const SUMMARY_FIXTURE = path.join(REPO_ROOT, '__tests__', 'fixtures', 'summary',
 let tmp: string
 let workspace: string
 let cacheDir: string
+let services: PipelineServices
 let mlflow: MlflowServer
 let artifacts: ArtifactService
 let codeScanning: CodeScanningServer
 const images: string[] = []
 
-interface ActionRun {
-  code: number | null
-  stdout: string
-  stderr: string
-  outputs: Record<string, string>
-  summary: string
-  runnerTemp: string
-  sha: string
-}
-
-/** action.yml's inputs with their defaults, as the runner fills them in. */
-function actionDefaults(): Record<string, string> {
-  const action = parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'action.yml'), 'utf8')) as {
-    inputs: Record<string, { default?: string }>
-  }
-  return Object.fromEntries(
-    Object.entries(action.inputs).map(([name, spec]) => [name, String(spec.default ?? '')]),
-  )
-}
-
-function readOutputs(file: string): Record<string, string> {
-  const text = fs.readFileSync(file, 'utf8')
-  const outputs: Record<string, string> = {}
-  for (const m of text.matchAll(/^([^\n<]+)<<(\S+)\n([\s\S]*?)\n?\2$/gm)) outputs[m[1]] = m[3]
-  return outputs
-}
+type ActionRun = ActionProcessResult
 
 /** Runs `node dist/index.js` with a runner's environment; inputs override action.yml's defaults. */
 async function runAction(
@@ -78,72 +52,21 @@ async function runAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
 ): Promise<ActionRun> {
-  const dir = fs.mkdtempSync(path.join(tmp, `${name}-`))
-  const runnerTemp = path.join(dir, 'runner-temp')
-  fs.mkdirSync(runnerTemp)
-  const outputFile = path.join(dir, 'github-output')
-  const summaryFile = path.join(dir, 'step-summary.md')
-  fs.writeFileSync(outputFile, '')
-  fs.writeFileSync(summaryFile, '')
-  const sha = crypto.randomBytes(20).toString('hex')
-  images.push(`${MODEL}:${sha.slice(0, 7)}`)
-
-  const base: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined) continue
-    if (/^(INPUT_|GITHUB_|RUNNER_|ACTIONS_|MLFLOW_)/.test(key)) continue
-    base[key] = value
-  }
-  const all = { ...actionDefaults(), ...inputs }
-  const inputEnv = Object.fromEntries(
-    Object.entries(all).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
-  )
-  const childEnv: Record<string, string> = {
-    ...base,
-    PATH: `${MLSECOPS_TRIVY_DIR}${path.delimiter}${process.env.PATH ?? ''}`,
-    ...inputEnv,
-    GITHUB_ACTIONS: 'true',
-    CI: 'true',
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
-    GITHUB_REPOSITORY_OWNER: OWNER,
-    GITHUB_SHA: sha,
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_REF_NAME: 'main',
-    GITHUB_EVENT_NAME: 'push',
-    GITHUB_ACTOR: 'octocat',
-    GITHUB_WORKFLOW: 'mlsecops',
-    GITHUB_JOB: 'model',
-    GITHUB_RUN_ID: String(1000 + Math.floor(Math.random() * 1e6)),
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_API_URL: codeScanning.apiUrl,
-    RUNNER_TEMP: runnerTemp,
-    RUNNER_TOOL_CACHE: path.join(tmp, 'tool-cache'),
-    ...artifacts.env(),
-    ...env,
-  }
-  const child = spawn(process.execPath, [DIST], {
-    cwd: workspace,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const run = await runActionProcess({
+    tmp,
+    name,
+    inputs,
+    workspace,
+    repository: `${OWNER}/${REPO}`,
+    runId: String(1000 + Math.floor(Math.random() * 1e6)),
+    env: {
+      ...services.env(),
+      RUNNER_TOOL_CACHE: path.join(tmp, 'tool-cache'),
+      ...env,
+    },
   })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  fs.writeFileSync(path.join(dir, 'stdout.log'), stdout)
-  return {
-    code,
-    stdout,
-    stderr,
-    outputs: readOutputs(outputFile),
-    summary: fs.readFileSync(summaryFile, 'utf8'),
-    runnerTemp,
-    sha,
-  }
+  images.push(`${MODEL}:${run.sha.slice(0, 7)}`)
+  return run
 }
 
 /** Downloads artifact `name` through the service and unzips it with the system's unzip. */
@@ -280,29 +203,16 @@ export function normalizeSummary(text: string): string {
 }
 
 beforeAll(async () => {
-  requireDocker()
-  if (!fs.existsSync(TRIVY_BINARY)) {
-    throw new Error(`${TRIVY_BINARY} is missing: run scripts/stack/install.sh`)
-  }
-  if (!fs.existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run build`)
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlsecops-e2e-'))
-  cacheDir = path.join(tmp, 'trivy-cache')
-  writeTrivyTestDb(cacheDir, DB_UPDATED_AT)
-  // The example repository as a user would check it out.
-  workspace = path.join(tmp, 'workspace')
-  fs.mkdirSync(workspace)
-  for (const entry of ['Dockerfile', '.dockerignore', 'model']) {
-    fs.cpSync(path.join(REPO_ROOT, entry), path.join(workspace, entry), { recursive: true })
-  }
-  mlflow = await startMlflowServer()
-  artifacts = await startArtifactService(path.join(tmp, 'artifact-service'))
-  codeScanning = await startCodeScanningServer({ owner: OWNER, repo: REPO, token: TOKEN })
+  ;({ tmp, workspace, cacheDir } = preparePipelineDirs('mlsecops-e2e-', {
+    updatedAt: DB_UPDATED_AT,
+    repositoryCopy: true,
+  }))
+  services = await startPipelineServices(tmp, { owner: OWNER, repo: REPO, token: TOKEN })
+  ;({ mlflow, artifacts, codeScanning } = services)
 }, 300_000)
 
 afterAll(async () => {
-  await codeScanning?.stop()
-  await artifacts?.stop()
-  await mlflow?.stop()
+  await services?.stop()
   removeImages(...images)
   if (tmp && !process.env.MLSECOPS_KEEP_E2E) fs.rmSync(tmp, { recursive: true, force: true })
 })
@@ -351,8 +261,7 @@ describe('node dist/index.js against the local stack', () => {
     expect(passing.summary).toMatch(/alias `candidate` now points at version 1/)
     expect(passing.summary).not.toContain(TOKEN)
     // The only place the token may appear is the mask command that hides it in the runner's log.
-    const lines = passing.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'))
-    expect(lines.join('\n')).not.toContain(TOKEN)
+    expect(visibleLines(passing.stdout).join('\n')).not.toContain(TOKEN)
   })
 
   it('fails on severity (fail-on-severity HIGH): non-zero after the reports, artifact, SARIF, tags and summary are written; the alias stays', async () => {

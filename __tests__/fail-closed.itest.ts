@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import * as os from 'node:os'
 import * as path from 'node:path'
-import { recordRobustness, requireDist, runActionProcess } from './stack/action-process.js'
-import { copyExampleContext, removeImages, requireDocker } from './stack/docker.js'
+import { recordRobustness, runActionProcess } from './stack/action-process.js'
+import { removeImages } from './stack/docker.js'
 import { MLSECOPS_BASE_IMAGE, MLSECOPS_TRIVY_DIR, REPO_ROOT, TRIVY_BINARY } from './stack/env.js'
+import { preparePipelineDirs } from './stack/pipeline-stack.js'
 import { writeTrivyTestDb } from './stack/trivy-test-db.js'
 
 jest.setTimeout(600_000)
@@ -53,15 +53,7 @@ function pathWithoutTrivy(): string {
 }
 
 beforeAll(async () => {
-  requireDocker()
-  requireDist()
-  if (!fs.existsSync(TRIVY_BINARY)) {
-    throw new Error(`${TRIVY_BINARY} is missing: run scripts/stack/install.sh`)
-  }
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fail-closed-itest-'))
-  workspace = copyExampleContext(path.join(tmp, 'workspace'))
-  cacheDir = path.join(tmp, 'trivy-cache')
-  writeTrivyTestDb(cacheDir)
+  ;({ tmp, workspace, cacheDir } = preparePipelineDirs('fail-closed-itest-'))
   wrapperDir = path.join(tmp, 'wrapper')
   fs.mkdirSync(wrapperDir)
   fs.writeFileSync(path.join(wrapperDir, 'trivy'), WRAPPER, { mode: 0o755 })

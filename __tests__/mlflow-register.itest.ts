@@ -14,6 +14,7 @@ import { registerModel, ERROR_TAG, TOKEN_TAG } from '../src/mlflow/registration.
 import { loadDataset } from '../src/train/csv-dataset.js'
 import { loadModelDirectory } from '../src/train/model-directory.js'
 import { trainModel } from '../src/train/train-stage.js'
+import { readOutputFile } from './stack/action-process.js'
 import { REPO_ROOT } from './stack/env.js'
 import { startFaultProxy, type FaultProxy } from './stack/fault-proxy.js'
 import {
@@ -38,20 +39,6 @@ interface ActionResult {
   stdout: string
   summary: string
   failed: boolean
-}
-
-/** Parses the GITHUB_OUTPUT file (name<<delimiter ... delimiter). */
-function parseOutputs(file: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : []
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([^<]+)<<(.+)$/.exec(lines[i])
-    if (!m) continue
-    const value: string[] = []
-    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
-    out[m[1]] = value.join('\n')
-  }
-  return out
 }
 
 /**
@@ -112,7 +99,7 @@ async function runAction(
   for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key]
   Object.assign(process.env, saved)
   return {
-    outputs: parseOutputs(outputFile),
+    outputs: readOutputFile(outputFile),
     stdout: chunks.join(''),
     summary: fs.readFileSync(summaryFile, 'utf8'),
     failed,

@@ -13,25 +13,22 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import {
   recordRobustness,
-  requireDist,
   runActionProcess,
   type ActionProcessResult,
 } from './stack/action-process.js'
-import { startArtifactService, type ArtifactService } from './stack/artifact-service.js'
-import { startCodeScanningServer, type CodeScanningServer } from './stack/code-scanning-server.js'
-import { copyExampleContext, removeImages, requireDocker } from './stack/docker.js'
-import { MLSECOPS_BASE_IMAGE, MLSECOPS_TRIVY_DIR, REPO_ROOT, TRIVY_BINARY } from './stack/env.js'
+import { type ArtifactService } from './stack/artifact-service.js'
+import { type CodeScanningServer } from './stack/code-scanning-server.js'
+import { removeImages } from './stack/docker.js'
+import { MLSECOPS_BASE_IMAGE, REPO_ROOT } from './stack/env.js'
+import { readWithMlflowPython, requestOnce, type MlflowServer } from './stack/mlflow-server.js'
 import {
-  readWithMlflowPython,
-  requestOnce,
-  startMlflowServer,
-  type MlflowServer,
-} from './stack/mlflow-server.js'
-import { writeTrivyTestDb } from './stack/trivy-test-db.js'
+  preparePipelineDirs,
+  startPipelineServices,
+  type PipelineServices,
+} from './stack/pipeline-stack.js'
 
 jest.setTimeout(900_000)
 
@@ -49,6 +46,7 @@ let cacheDir: string
 let mlflow: MlflowServer
 let artifacts: ArtifactService
 let codeScanning: CodeScanningServer
+let services: PipelineServices
 const images: string[] = []
 const hits: string[] = []
 let runs = 0
@@ -160,11 +158,7 @@ async function runCase(name: string, inputs: Record<string, string>): Promise<Ac
     workspace,
     repository: `${OWNER}/${REPO}`,
     inputs,
-    env: {
-      PATH: `${MLSECOPS_TRIVY_DIR}${path.delimiter}${process.env.PATH ?? ''}`,
-      GITHUB_API_URL: codeScanning.apiUrl,
-      ...artifacts.env(),
-    },
+    env: services.env(),
   })
   if (result.outputs.image) images.push(result.outputs.image)
   runs += 1
@@ -177,26 +171,18 @@ async function runCase(name: string, inputs: Record<string, string>): Promise<Ac
 }
 
 beforeAll(async () => {
-  requireDocker()
-  requireDist()
-  if (!fs.existsSync(TRIVY_BINARY)) {
-    throw new Error(`${TRIVY_BINARY} is missing: run scripts/stack/install.sh`)
-  }
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'secrets-itest-'))
-  workspace = copyExampleContext(path.join(tmp, 'workspace'))
-  cacheDir = path.join(tmp, 'trivy-cache')
-  writeTrivyTestDb(cacheDir)
-  mlflow = await startMlflowServer({
-    basicAuth: { adminUsername: ADMIN, adminPassword: PASSWORD },
+  ;({ tmp, workspace, cacheDir } = preparePipelineDirs('secrets-itest-'))
+  services = await startPipelineServices(tmp, {
+    owner: OWNER,
+    repo: REPO,
+    token: GITHUB_TOKEN,
+    mlflow: { basicAuth: { adminUsername: ADMIN, adminPassword: PASSWORD } },
   })
-  artifacts = await startArtifactService(path.join(tmp, 'artifact-service'))
-  codeScanning = await startCodeScanningServer({ owner: OWNER, repo: REPO, token: GITHUB_TOKEN })
+  ;({ mlflow, artifacts, codeScanning } = services)
 }, 300_000)
 
 afterAll(async () => {
-  await codeScanning?.stop()
-  await artifacts?.stop()
-  await mlflow?.stop()
+  await services?.stop()
   removeImages(...images)
   recordRobustness({
     kind: 'secrets',
