@@ -6,15 +6,13 @@ import * as fs from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { loadDataset } from '../../src/train/csv-dataset.js'
 import {
-  MODEL_FORMAT,
   TrainedModel,
   standardizedMatrix,
   trainLogisticRegression,
-  type ModelFile,
 } from '../../src/train/logistic-model.js'
 import { stableJson } from '../../src/train/model-directory.js'
 import { fitStandardizer } from '../../src/train/standardizer.js'
-import { orderClassLabels } from '../../src/train/train-stage.js'
+import { buildModelFile, orderClassLabels } from '../../src/train/train-stage.js'
 
 const [csvFile, splitFile, modelOut] = process.argv.slice(2)
 if (!csvFile || !splitFile) {
@@ -43,16 +41,7 @@ const { logisticRegression, fit } = trainLogisticRegression(
 const fitMs = performance.now() - t
 
 t = performance.now()
-const file: ModelFile = {
-  format: MODEL_FORMAT,
-  featureNames: data.featureNames,
-  targetColumn: data.targetColumn,
-  classLabels,
-  means: standardizer.means,
-  scales: standardizer.scales,
-  intercept: true,
-  logisticRegression,
-}
+const file = buildModelFile(data, classLabels, standardizer, logisticRegression)
 const predicted = new TrainedModel(file).predictIndices(data.features, split.test)
 let correct = 0
 split.test.forEach((row, i) => {

@@ -12,7 +12,7 @@ import { computeMetrics, type Metrics } from './metrics.js'
 import { writeMlflowModelFiles } from '../mlflow/mlmodel.js'
 import { writeModelDirectory } from './model-directory.js'
 import { stratifiedSplit } from './split.js'
-import { fitStandardizer } from './standardizer.js'
+import { fitStandardizer, type Standardizer } from './standardizer.js'
 
 export interface TrainOptions {
   dataset: string
@@ -45,6 +45,25 @@ export function orderClassLabels(labels: string[]): string[] {
     : unique.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 }
 
+/** The model.json contents for coefficients fitted on the dataset's standardized features. */
+export function buildModelFile(
+  data: Pick<Dataset, 'featureNames' | 'targetColumn'>,
+  classLabels: string[],
+  standardizer: Standardizer,
+  logisticRegression: ModelFile['logisticRegression'],
+): ModelFile {
+  return {
+    format: MODEL_FORMAT,
+    featureNames: data.featureNames,
+    targetColumn: data.targetColumn,
+    classLabels,
+    means: standardizer.means,
+    scales: standardizer.scales,
+    intercept: true,
+    logisticRegression,
+  }
+}
+
 /** The train stage: load, split, standardize, train, measure on the holdout, write the model directory. */
 export function trainModel(options: TrainOptions): TrainResult {
   const data = loadDataset(options.dataset, options.targetColumn)
@@ -62,16 +81,7 @@ export function trainModel(options: TrainOptions): TrainResult {
     classLabels.length,
     settings,
   )
-  const file: ModelFile = {
-    format: MODEL_FORMAT,
-    featureNames: data.featureNames,
-    targetColumn: data.targetColumn,
-    classLabels,
-    means: standardizer.means,
-    scales: standardizer.scales,
-    intercept: true,
-    logisticRegression,
-  }
+  const file = buildModelFile(data, classLabels, standardizer, logisticRegression)
   const model = new TrainedModel(file)
   const predicted = model.predictIndices(data.features, split.test)
   const metrics = computeMetrics(
