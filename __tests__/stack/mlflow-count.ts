@@ -3,10 +3,7 @@
  * venv): runs per workflow run id with their status, logged models per experiment, versions per model. The
  * robustness tests derive duplicates and runs left RUNNING from it.
  */
-import { spawnSync } from 'node:child_process'
-import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { MLFLOW_PYTHON } from './mlflow-server.js'
+import { runMlflowPythonScript } from './mlflow-server.js'
 
 export interface CountCheck {
   experiment: string
@@ -37,7 +34,6 @@ export function countInMlflow(
   checks: CountCheck[],
   env: NodeJS.ProcessEnv = {},
 ): Counted[] {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'mlflow_count.py')
   const request = {
     checks: checks.map((c) => ({
       experiment: c.experiment,
@@ -45,18 +41,9 @@ export function countInMlflow(
       model: c.model,
     })),
   }
-  const result = spawnSync(MLFLOW_PYTHON, [script], {
-    input: JSON.stringify(request),
-    env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri, ...env },
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 300000,
-  })
-  if (result.status !== 0) {
-    throw new Error(`mlflow_count.py failed (${result.status}):\n${result.stderr.slice(-4000)}`)
-  }
-  const lines = result.stdout.trim().split('\n')
-  return (JSON.parse(lines[lines.length - 1]) as { checks: Counted[] }).checks
+  return (
+    runMlflowPythonScript('mlflow_count.py', trackingUri, request, env) as { checks: Counted[] }
+  ).checks
 }
 
 /** Runs the action deleted as late duplicates (soft-deleted: no longer in searches, UI or registry). */

@@ -12,6 +12,7 @@ import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stopDetachedProcess } from './detached-process.js'
 import { MLSECOPS_VENV } from './env.js'
 
 export const MLFLOW_BIN = path.join(MLSECOPS_VENV, 'bin', 'mlflow')
@@ -181,24 +182,7 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
   fs.closeSync(out)
   const log = (): string => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '')
   const pid = child.pid!
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    try {
-      process.kill(-pid, 'SIGTERM')
-    } catch {
-      return
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-pid, 'SIGKILL')
-      } catch {
-        // gone
-      }
-    }, 10000)
-    await exited
-    clearTimeout(timer)
-  }
+  const stop = (): Promise<void> => stopDetachedProcess(child, 'SIGTERM', 'group')
   try {
     await waitForHealth(url, child, options.startTimeoutSec ?? 120, log)
   } catch (error) {
@@ -208,13 +192,17 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
   return { url, port, dir, pid, log, stop }
 }
 
-/** Runs the Python reader (mlflow_read.py) in the server's venv and returns its JSON. */
-export function readWithMlflowPython(
+/**
+ * Runs a Python script of this folder (mlflow_read.py, mlflow_count.py) in the server's venv with
+ * MLFLOW_TRACKING_URI set and the request as JSON on stdin; returns the JSON of its last output line.
+ */
+export function runMlflowPythonScript(
+  scriptName: string,
   trackingUri: string,
-  request: Record<string, unknown>,
+  request: unknown,
   env: NodeJS.ProcessEnv = {},
-): Record<string, unknown> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'mlflow_read.py')
+): unknown {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), scriptName)
   const result = spawnSync(MLFLOW_PYTHON, [script], {
     input: JSON.stringify(request),
     env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri, ...env },
@@ -223,8 +211,20 @@ export function readWithMlflowPython(
     timeout: 300000,
   })
   if (result.status !== 0) {
-    throw new Error(`mlflow_read.py failed (${result.status}):\n${result.stderr.slice(-4000)}`)
+    throw new Error(`${scriptName} failed (${result.status}):\n${result.stderr.slice(-4000)}`)
   }
   const lines = result.stdout.trim().split('\n')
-  return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>
+  return JSON.parse(lines[lines.length - 1]) as unknown
+}
+
+/** Runs the Python reader (mlflow_read.py) in the server's venv and returns its JSON. */
+export function readWithMlflowPython(
+  trackingUri: string,
+  request: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+): Record<string, unknown> {
+  return runMlflowPythonScript('mlflow_read.py', trackingUri, request, env) as Record<
+    string,
+    unknown
+  >
 }

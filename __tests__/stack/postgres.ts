@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { stopDetachedProcess } from './detached-process.js'
 import { freePort } from './mlflow-server.js'
 
 export interface Postgres {
@@ -117,24 +118,8 @@ export async function startPostgres(database = 'mlflow'): Promise<Postgres> {
   const pid = child.pid!
   const log = (): string => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '')
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      try {
-        // SIGINT: PostgreSQL's fast shutdown.
-        process.kill(pid, 'SIGINT')
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-pid, 'SIGKILL')
-          } catch {
-            // gone
-          }
-        }, 10000)
-        await exited
-        clearTimeout(timer)
-      } catch {
-        // gone
-      }
-    }
+    // SIGINT: PostgreSQL's fast shutdown.
+    await stopDetachedProcess(child, 'SIGINT', 'process')
     fs.rmSync(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + 60000
