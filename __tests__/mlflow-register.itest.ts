@@ -146,8 +146,15 @@ interface Read {
   experiment: { id: string; name: string; lifecycle_stage: string } | null
   runs: ReadRun[]
   experiment_logged_models: string[]
+  experiment_logged_model_statuses: string[]
   run: ReadRun
-  logged_models: { model_id: string; status: string; source_run_id: string }[]
+  logged_models: {
+    model_id: string
+    status: string
+    source_run_id: string
+    metrics: Record<string, number>
+    tags: Record<string, string>
+  }[]
   versions: ReadVersion[]
   aliases: Record<string, string>
   predictions: string[]
@@ -280,25 +287,22 @@ describe('register stage through run() against a real MLflow server', () => {
       'species',
     ])
     expect(JSON.parse(ds.profile)).toMatchObject({ num_rows: 150, sha256: digest })
-    // Artifacts: the model directory, metrics and confusion matrix.
-    expect(runRead.artifacts).toEqual(
-      expect.arrayContaining([
-        'confusion_matrix.json',
-        'metrics.json',
-        'model/MLmodel',
-        'model/conda.yaml',
-        'model/input_example.json',
-        'model/metrics.json',
-        'model/model.json',
-        'model/model.onnx',
-        'model/python_env.yaml',
-        'model/requirements.txt',
-      ]),
-    )
-    // The LoggedModel and the version.
+    // Run artifacts: metrics and confusion matrix. The model files are stored once, in the logged model.
+    expect(runRead.artifacts).toEqual(['confusion_matrix.json', 'metrics.json'])
+    // The LoggedModel, as complete as mlflow.sklearn.log_model's: metrics linked to it, source and user tags.
     expect(r.logged_models).toHaveLength(1)
     expect(r.logged_models[0].status).toContain('READY')
     expect(r.logged_models[0].source_run_id).toBe(runRead.run_id)
+    expect(r.logged_models[0].metrics.accuracy).toBeCloseTo(train.metrics.accuracy, 12)
+    expect(Object.keys(r.logged_models[0].metrics).sort()).toEqual(
+      Object.keys(runRead.metrics).sort(),
+    )
+    expect(r.logged_models[0].tags).toMatchObject({
+      'mlflow.user': 'octocat',
+      'mlflow.source.name': 'https://github.com/acme/iris/actions/runs/4242',
+      'mlflow.source.type': 'JOB',
+      'mlflow.source.git.commit': SHA,
+    })
     expect(r.versions).toHaveLength(1)
     const v = r.versions[0]
     expect(v.status).toBe('READY')
@@ -656,5 +660,49 @@ describe('register stage with basic auth (mlflow server --app-name basic-auth)',
     expect(result.summary).not.toContain(wrong)
     // Not retried: a 401 is not transient.
     expect(result.stdout).not.toMatch(/retry 1 of/)
+  })
+
+  it('403 on the new version: one line naming user, model and permission; the run FAILED, no READY logged model left', async () => {
+    const admin = { Authorization: `Basic ${Buffer.from(`admin:${right}`).toString('base64')}` }
+    const api = async (method: string, endpoint: string, body: unknown) => {
+      const r = await requestOnce(`${authServer.url}/api/2.0/mlflow/${endpoint}`, {
+        method,
+        headers: admin,
+        body,
+      })
+      if (r.status !== 200) throw new Error(`${endpoint}: ${r.status} ${r.text}`)
+      return r.json<Record<string, string>>()
+    }
+    const botPassword = `Bot-${crypto.randomBytes(9).toString('base64url')}`
+    await api('POST', 'users/create', { username: 'ci-bot', password: botPassword })
+    const { experiment_id } = await api('POST', 'experiments/create', { name: 'perm-it' })
+    await api('POST', 'experiments/permissions/create', {
+      experiment_id,
+      username: 'ci-bot',
+      permission: 'EDIT',
+    })
+    // The model exists already (made by the admin): ci-bot has the default READ on it.
+    await api('POST', 'registered-models/create', { name: 'perm-model' })
+    const result = await runAction({
+      dataset: IRIS,
+      'mlflow-tracking-uri': authServer.url,
+      'mlflow-experiment': 'perm-it',
+      'model-name': 'perm-model',
+      'mlflow-username': 'ci-bot',
+      'mlflow-password': botPassword,
+    })
+    expect(result.failed).toBe(true)
+    const errors = result.stdout.split('\n').filter((l) => l.startsWith('::error'))
+    expect(errors).toEqual([
+      `::error::HttpError: MLflow POST /api/2.0/mlflow/model-versions/create: HTTP 403 permission denied: user 'ci-bot' needs EDIT on registered model 'perm-model'; ask an MLflow admin to grant it (README: "MLflow permissions").`,
+    ])
+    const r = read({ experiment: 'perm-it' }, authServer.url, {
+      MLFLOW_TRACKING_USERNAME: 'admin',
+      MLFLOW_TRACKING_PASSWORD: right,
+    })
+    expect(r.runs.map((x) => x.status)).toEqual(['FAILED'])
+    expect(r.runs[0].tags[ERROR_TAG]).toContain('HTTP 403')
+    // The logged model this run made was withdrawn: deleted, or marked failed; never READY.
+    expect(r.experiment_logged_model_statuses.filter((s) => s.includes('READY'))).toEqual([])
   })
 })

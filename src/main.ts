@@ -15,7 +15,11 @@ import {
   renderFindingsSection,
   renderVerdictSection,
 } from './publish/job-summary.js'
-import { recordVerdict, type VerdictRecord } from './publish/mlflow-verdict.js'
+import {
+  recordFailureVerdict,
+  recordVerdict,
+  type VerdictRecord,
+} from './publish/mlflow-verdict.js'
 import { publishReports } from './publish/publish-stage.js'
 import { METRICS_FILE } from './train/model-directory.js'
 import {
@@ -35,6 +39,8 @@ export async function run(): Promise<void> {
   const gateFailures: string[] = []
   /** Called with the failure message when any stage or gate fails (e.g. marks the MLflow run FAILED). */
   const failureReporters: ((message: string) => Promise<void>)[] = []
+  // Set once the gate's verdict is being written; a job that fails before that still leaves one on the version.
+  let verdictStarted = false
   let failure: unknown
 
   try {
@@ -84,7 +90,18 @@ export async function run(): Promise<void> {
         }),
       )
       const registered = registration
-      failureReporters.push((message) => registered.fail(message))
+      failureReporters.push(async (message) => {
+        if (!verdictStarted) {
+          try {
+            await recordFailureVerdict(registered, message)
+          } catch (error) {
+            core.warning(
+              `Could not record the failure on the model version: ${errorMessage(error)}`,
+            )
+          }
+        }
+        await registered.fail(message)
+      })
       core.setOutput('run-id', registered.runId)
       core.setOutput('model-version', registered.modelVersion)
       core.setOutput('model-uri', registered.modelUri)
@@ -192,6 +209,7 @@ export async function run(): Promise<void> {
     let verdictError: unknown
     if (registration) {
       const registered = registration
+      verdictStarted = true
       try {
         verdict = await core.group('Record the verdict in MLflow', () =>
           recordVerdict(registered, {

@@ -27,6 +27,8 @@ export interface MlflowServerOptions {
   backendStoreUri?: string
   /** Server workers (default 1). */
   workers?: number
+  /** The venv of another MLflow release (scripts/compat/mlflow-venv.sh); default MLSECOPS_VENV. */
+  venv?: string
 }
 
 export interface MlflowServer {
@@ -123,9 +125,10 @@ export function requestOnce(
 }
 
 export async function startMlflowServer(options: MlflowServerOptions = {}): Promise<MlflowServer> {
-  if (!fs.existsSync(MLFLOW_BIN)) {
+  const mlflowBin = options.venv ? path.join(options.venv, 'bin', 'mlflow') : MLFLOW_BIN
+  if (!fs.existsSync(mlflowBin)) {
     throw new Error(
-      `${MLFLOW_BIN} is missing: run scripts/stack/install.sh (MLSECOPS_VENV=${MLSECOPS_VENV})`,
+      `${mlflowBin} is missing: run scripts/stack/install.sh (MLSECOPS_VENV=${MLSECOPS_VENV})`,
     )
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-server-'))
@@ -173,7 +176,7 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
   }
   const logFile = path.join(dir, 'server.log')
   const out = fs.openSync(logFile, 'a')
-  const child = spawn(MLFLOW_BIN, args, {
+  const child = spawn(mlflowBin, args, {
     cwd: dir,
     env,
     detached: true,

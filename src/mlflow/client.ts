@@ -6,6 +6,7 @@ import * as https from 'node:https'
 import * as path from 'node:path'
 import { HttpError, oneLine } from '../errors.js'
 import type { MlflowAuth } from '../inputs.js'
+import { classifyAnswer, type ErrorContext } from './errors.js'
 
 /**
  * The one client of the MLflow REST API. Every request goes through request(): it adds auth, applies the
@@ -50,6 +51,10 @@ export interface RequestOptions {
   /** Raw body (artifact upload) instead of JSON. */
   raw?: Buffer
   timeoutMs?: number
+  /** Tries in all for this request (the client's default otherwise): the terminal run update tries longest. */
+  attempts?: number
+  /** Return the body as text (GET /version answers plain text). */
+  text?: boolean
 }
 
 export interface Tag {
@@ -107,6 +112,8 @@ export interface Metric {
   value: number
   timestamp: number
   step: number
+  /** MLflow 3: the logged model the metric belongs to (shown on the model's page). */
+  model_id?: string
 }
 
 export interface DatasetInput {
@@ -217,6 +224,8 @@ export class MlflowClient {
    * for late duplicates when this is above 0.
    */
   retriedCreates = 0
+  /** Names for the ids in a request, so a 403 says who needs what on which experiment or model. */
+  readonly errorContext: ErrorContext
   private readonly http: AxiosInstance
   private readonly retry: RetryOptions
   private readonly sleep: (ms: number) => Promise<void>
@@ -229,6 +238,7 @@ export class MlflowClient {
     this.uploadTimeoutMs = options.uploadTimeoutMs ?? 300000
     const headers: Record<string, string> = { 'User-Agent': 'mlsecops-action' }
     const auth = options.auth ?? {}
+    this.errorContext = { user: auth.token ? undefined : auth.username || undefined }
     if (auth.token) {
       core.setSecret(auth.token)
       headers.Authorization = `Bearer ${auth.token}`
@@ -261,11 +271,12 @@ export class MlflowClient {
   async request<T>(method: string, apiPath: string, options: RequestOptions = {}): Promise<T> {
     const what = `${method} ${apiPath}`
     let last: Attempt | undefined
-    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
+    const attempts = options.attempts ?? this.retry.attempts
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1 && last) {
         const delay = backoffDelay(attempt - 1, this.retry, last.retryAfterMs)
         core.info(
-          `MLflow ${what}: ${last.error.message.replace(/^MLflow [A-Z]+ \S+: /, '')}; retry ${attempt - 1} of ${this.retry.attempts - 1} in ${delay} ms`,
+          `MLflow ${what}: ${last.error.message.replace(/^MLflow [A-Z]+ \S+: /, '')}; retry ${attempt - 1} of ${attempts - 1} in ${delay} ms`,
         )
         await this.sleep(delay)
         if (options.lookup) {
@@ -290,7 +301,7 @@ export class MlflowClient {
       final.service,
       final.status,
       final.code,
-      `${final.message} (gave up after ${this.retry.attempts} tries)`,
+      `${final.message} (gave up after ${attempts} tries)`,
     )
   }
 
@@ -316,14 +327,39 @@ export class MlflowClient {
     } catch (error) {
       throw this.networkFailure(error, what)
     }
-    return this.handleResponse<T>(response, what)
+    return this.handleResponse<T>(response, what, options, apiPath)
   }
 
   /** The one response handler: 2xx -> parsed JSON; anything else -> an Attempt holding a typed HttpError. */
-  private handleResponse<T>(response: AxiosResponse<string>, what: string): T {
+  private handleResponse<T>(
+    response: AxiosResponse<string>,
+    what: string,
+    options: RequestOptions = {},
+    apiPath = '',
+  ): T {
     const status = response.status
     const body = typeof response.data === 'string' ? response.data : ''
+    const special = classifyAnswer(
+      {
+        method: what.split(' ')[0],
+        apiPath,
+        status,
+        headers: response.headers as Record<string, unknown> | undefined,
+        body,
+        requestBody: options.body,
+        query: options.query,
+      },
+      this.errorContext,
+    )
+    if (special) {
+      throw new Attempt(
+        new HttpError('MLflow', status, undefined, special.message),
+        special.retryable,
+        parseRetryAfter(response.headers?.['retry-after']),
+      )
+    }
     if (status >= 200 && status < 300) {
+      if (options.text) return body as T
       if (body.trim() === '') return {} as T
       try {
         return JSON.parse(body) as T
@@ -343,7 +379,6 @@ export class MlflowClient {
     const { code, message } = describeErrorBody(body)
     let hint = ''
     if (status === 401) hint = ' Check mlflow-username/mlflow-password or mlflow-token.'
-    if (status === 403) hint = ' The MLflow user lacks permission for this.'
     const detail = (
       [code, message].filter((s) => s).join(': ') ||
       response.statusText ||
@@ -449,12 +484,18 @@ export class MlflowClient {
     return r.runs ?? []
   }
 
+  /**
+   * Sets the run's status. Ending a run (FINISHED, FAILED, KILLED) is the most persistent call of all (three
+   * times the tries of any other): a run must never be left RUNNING by a busy server.
+   */
   async updateRun(
     runId: string,
     status: 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED',
   ): Promise<void> {
+    const terminal = status !== 'RUNNING'
     await this.api('POST', 'runs/update', {
-      body: { run_id: runId, status, end_time: status === 'RUNNING' ? undefined : Date.now() },
+      body: { run_id: runId, status, end_time: terminal ? Date.now() : undefined },
+      attempts: terminal ? this.retry.attempts * 3 : undefined,
     })
   }
 
@@ -648,6 +689,14 @@ export class MlflowClient {
         body: { name, version, key: tag.key, value: tag.value },
       })
     }
+  }
+
+  async updateModelVersionDescription(
+    name: string,
+    version: string,
+    description: string,
+  ): Promise<void> {
+    await this.api('PATCH', 'model-versions/update', { body: { name, version, description } })
   }
 
   async deleteModelVersion(name: string, version: string): Promise<void> {

@@ -66,6 +66,44 @@ export function verdictTags(input: VerdictInput): Tag[] {
     .map((t) => ({ key: t.key, value: t.value.slice(0, TAG_VALUE_LIMIT) }))
 }
 
+/**
+ * The verdict as the version's description, where the MLflow UI shows it first (the tags sit in a small
+ * scrolled box below): the registration's own line, then scan status and counts, Trivy and its DB, the gate and
+ * why, the image. Markdown, as the UI renders it (pure).
+ */
+export function verdictDescription(input: VerdictInput, base = ''): string {
+  const scan = input.scan
+  const lines: string[] = []
+  if (base) lines.push(base, '')
+  lines.push(
+    `**Gate: ${input.gatePassed ? 'passed' : 'failed'}**${input.gateFailures.length ? `: ${input.gateFailures.join(' ')}` : '.'}`,
+  )
+  if (scan) {
+    const counts = [...SEVERITIES]
+      .reverse()
+      .map((s) => `${s} ${scan.counts[s]}`)
+      .join(', ')
+    lines.push(
+      '',
+      `**Scan: ${scanStatus(input)}** (${counts}; fail-on-severity ${input.failOnSeverity ?? 'none'}).`,
+      '',
+      `Trivy ${scan.trivyVersion}${scan.dbUpdatedAt ? `, vulnerability DB of ${scan.dbUpdatedAt}` : ''}${scan.server ? `, server ${scan.server}` : ''}.`,
+    )
+  } else {
+    lines.push('', '**Scan: not-scanned** (no image was scanned).')
+  }
+  if (input.image || input.imageId) {
+    lines.push(
+      '',
+      `Image ${[input.image, input.imageId && `(${input.imageId})`].filter(Boolean).join(' ')}.`,
+    )
+  }
+  return lines.join('\n').slice(0, DESCRIPTION_LIMIT)
+}
+
+/** Kept well below MLflow's 5000-character limit for a description. */
+const DESCRIPTION_LIMIT = 4000
+
 export interface VerdictRecord {
   /** Run artifact paths written (scan/trivy-report.json, ...). */
   artifacts: string[]
@@ -126,6 +164,11 @@ export async function recordVerdict(
 
   const tags = verdictTags(options.verdict)
   await client.setModelVersionTags(modelName, modelVersion, tags)
+  await client.updateModelVersionDescription(
+    modelName,
+    modelVersion,
+    verdictDescription(options.verdict, registration.versionDescription),
+  )
   core.info(
     `Tagged ${modelName} version ${modelVersion}: ${tags
       .filter((t) => t.key !== 'gate_reason')
@@ -151,4 +194,23 @@ export async function recordVerdict(
     )
   }
   return record
+}
+
+/**
+ * The verdict of a job that failed before its gate ran (an image build that broke after registration): the
+ * version still says it was not scanned, that the gate failed and why. No alias is moved.
+ */
+export async function recordFailureVerdict(
+  registration: Registration,
+  reason: string,
+): Promise<void> {
+  const verdict: VerdictInput = { gatePassed: false, gateFailures: [reason] }
+  const { client, modelName, modelVersion } = registration
+  await client.setModelVersionTags(modelName, modelVersion, verdictTags(verdict))
+  await client.updateModelVersionDescription(
+    modelName,
+    modelVersion,
+    verdictDescription(verdict, registration.versionDescription),
+  )
+  core.info(`Tagged ${modelName} version ${modelVersion}: scan_status=not-scanned, gate=failed`)
 }
