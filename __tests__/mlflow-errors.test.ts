@@ -4,15 +4,10 @@
 import { describe, expect, it, jest } from '@jest/globals'
 import type { AxiosResponse } from 'axios'
 
-const actual = await import('@actions/core')
-const info = jest.fn<(message: string) => void>()
-const notice = jest.fn<(message: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({
-  ...actual,
-  info,
-  notice,
-  setSecret: jest.fn(),
-}))
+import * as core from '../__fixtures__/core.js'
+
+jest.unstable_mockModule('@actions/core', () => core)
+const { info, notice } = core
 const { MlflowClient } = await import('../src/mlflow/client.js')
 const { classifyAnswer, isOverloadAnswer, printableUrl } = await import('../src/mlflow/errors.js')
 const { detectCapabilities, parseRelease, releaseBefore } =
