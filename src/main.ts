@@ -24,6 +24,7 @@ import {
   type Registration,
 } from './mlflow/registration.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
+import { createWorkDirectory } from './work-directory.js'
 
 /**
  * The pipeline: inputs -> train -> register -> build -> scan -> publish -> gate.
@@ -40,7 +41,7 @@ export async function run(): Promise<void> {
   try {
     const inputs = getInputs()
     const context = getRunContext()
-    const workDir = path.join(context.runnerTemp, 'mlsecops')
+    const workDir = createWorkDirectory(context.runnerTemp)
 
     // --- train ---
     const train: TrainResult = await core.group('Train model', async () => {
@@ -110,6 +111,7 @@ export async function run(): Promise<void> {
           runId: registration?.runId,
           modelVersion: registration?.modelVersion,
           modelUri: registration?.modelUri,
+          timeoutMs: inputs.buildTimeoutMs,
         }),
       )
       core.setOutput('image', build.image)
@@ -131,6 +133,7 @@ export async function run(): Promise<void> {
           reportsDir: path.join(workDir, 'reports'),
           runnerTemp: context.runnerTemp,
           trivyVersion: inputs.trivyVersion,
+          trivyChecksum: inputs.trivyChecksum,
           scanners: inputs.scanners,
           cacheDir: inputs.trivyCacheDir,
           ignoreFile: inputs.trivyignore,

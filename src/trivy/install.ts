@@ -4,10 +4,12 @@ import * as tc from '@actions/tool-cache'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { runCommand } from '../docker/command.js'
+import { runCommand } from '../exec.js'
 import { ScannerError, errorMessage } from '../errors.js'
 import {
   DEFAULT_TRIVY_DOWNLOAD_URL,
+  TRIVY_ARCHIVE_SHA256,
+  TRUST_RELEASE_CHECKSUMS,
   checksumFor,
   parseTrivyVersion,
   trivyReleaseAsset,
@@ -23,7 +25,11 @@ export interface TrivyBinary {
 /** The version a trivy binary reports, or undefined when it does not run. */
 export async function trivyVersionOf(binary: string): Promise<string | undefined> {
   try {
-    const result = await runCommand(binary, ['--version'], { silent: true })
+    const result = await runCommand(binary, ['--version'], {
+      silent: true,
+      tool: 'trivy',
+      timeoutMs: 60_000,
+    })
     return result.exitCode === 0 ? parseTrivyVersion(result.stdout) : undefined
   } catch {
     return undefined
@@ -54,33 +60,71 @@ async function download(url: string, what: string, version: string): Promise<str
   }
 }
 
+/** Where the expected SHA-256 of a release archive comes from, for messages. */
+interface ExpectedChecksum {
+  sha256: string
+  source: string
+}
+
 /**
- * Downloads the release archive of `version`, checks its SHA-256 against the release's checksums file before
- * anything is extracted or run, and adds it to the tool cache. A mismatch is refused.
+ * The SHA-256 the archive must have: the user's pin (input trivy-checksum), else the pin the action carries
+ * for this archive, else - only with the explicit opt-in - the release's own checksums file. Without any of
+ * them the download is refused before it starts.
  */
-export async function downloadTrivy(
+async function expectedChecksum(
+  asset: ReturnType<typeof trivyReleaseAsset>,
   version: string,
-  baseUrl: string = process.env.MLSECOPS_TRIVY_DOWNLOAD_URL || DEFAULT_TRIVY_DOWNLOAD_URL,
-): Promise<string> {
-  const asset = trivyReleaseAsset(version, process.platform, process.arch, baseUrl)
-  core.info(`Downloading Trivy ${version}: ${asset.archiveUrl}`)
+  checksum: string,
+): Promise<ExpectedChecksum> {
+  if (/^[a-f0-9]{64}$/.test(checksum)) {
+    return { sha256: checksum, source: `the trivy-checksum input (${checksum})` }
+  }
+  const pinned = TRIVY_ARCHIVE_SHA256[asset.archive]
+  if (pinned)
+    return {
+      sha256: pinned,
+      source: `the SHA-256 the action pins for ${asset.archive} (${pinned})`,
+    }
+  if (checksum !== TRUST_RELEASE_CHECKSUMS) {
+    throw new ScannerError(
+      `The action pins no SHA-256 for ${asset.archive} (it pins Trivy 0.74.0): set trivy-checksum to the archive's SHA-256 from a source you trust, or to ${TRUST_RELEASE_CHECKSUMS} to trust the release's own checksums file, or put trivy ${version} on PATH.`,
+    )
+  }
   const checksumsFile = await download(asset.checksumsUrl, 'checksums file', version)
-  const expected = checksumFor(fs.readFileSync(checksumsFile, 'utf8'), asset.archive)
+  const listed = checksumFor(fs.readFileSync(checksumsFile, 'utf8'), asset.archive)
   fs.rmSync(checksumsFile, { force: true })
-  if (!expected) {
+  if (!listed) {
     throw new ScannerError(
       `The checksums file ${asset.checksumsUrl} lists no ${asset.archive}; refusing to install Trivy ${version} unverified.`,
     )
   }
+  return {
+    sha256: listed,
+    source: `the release's checksums file ${asset.checksums} (${listed}, trivy-checksum: ${TRUST_RELEASE_CHECKSUMS})`,
+  }
+}
+
+/**
+ * Downloads the release archive of `version`, checks its SHA-256 against the pin (see expectedChecksum) before
+ * anything is extracted or run, and adds it to the tool cache. A mismatch is refused.
+ */
+export async function downloadTrivy(
+  version: string,
+  checksum = '',
+  baseUrl: string = process.env.MLSECOPS_TRIVY_DOWNLOAD_URL || DEFAULT_TRIVY_DOWNLOAD_URL,
+): Promise<string> {
+  const asset = trivyReleaseAsset(version, process.platform, process.arch, baseUrl)
+  const expected = await expectedChecksum(asset, version, checksum)
+  core.info(`Downloading Trivy ${version}: ${asset.archiveUrl}`)
   const archive = await download(asset.archiveUrl, 'release archive', version)
   const actual = await sha256File(archive)
-  if (actual !== expected) {
+  if (actual !== expected.sha256) {
     fs.rmSync(archive, { force: true })
     throw new ScannerError(
-      `The SHA-256 of ${asset.archive} is ${actual} but the release's checksums file says ${expected}; refusing to extract or run it.`,
+      `The SHA-256 of ${asset.archive} downloaded from ${asset.archiveUrl} is ${actual}, not ${expected.source}; refusing to extract or run it.`,
     )
   }
-  core.info(`SHA-256 of ${asset.archive} verified: ${actual}`)
+  core.info(`SHA-256 of ${asset.archive} verified against ${expected.source}`)
   const extracted =
     asset.format === 'zip' ? await tc.extractZip(archive) : await tc.extractTar(archive)
   fs.rmSync(archive, { force: true })
@@ -99,6 +143,7 @@ export async function downloadTrivy(
 export async function locateOrInstallTrivy(
   version: string,
   runnerTemp: string,
+  checksum = '',
 ): Promise<TrivyBinary> {
   const onPath = await io.which('trivy', false)
   if (onPath) {
@@ -117,7 +162,7 @@ export async function locateOrInstallTrivy(
       return { path: cachedBinary, version, origin: 'tool-cache' }
     }
   }
-  const downloaded = await downloadTrivy(version)
+  const downloaded = await downloadTrivy(version, checksum)
   const reported = await trivyVersionOf(downloaded)
   if (reported !== version) {
     throw new ScannerError(

@@ -1,9 +1,9 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { runCommand } from '../docker/command.js'
+import { runCommand } from '../exec.js'
 import { ScannerError, errorMessage, oneLine } from '../errors.js'
-import type { Scanner } from '../inputs.js'
+import { parseDuration, type Scanner } from '../inputs.js'
 import {
   dbCacheKeys,
   dbDirectory,
@@ -26,6 +26,8 @@ export interface ScanOptions {
   reportsDir: string
   runnerTemp: string
   trivyVersion: string
+  /** Input trivy-checksum: '' (the action's pins), a SHA-256, or 'release-checksums'. */
+  trivyChecksum?: string
   scanners: Scanner[]
   cacheDir: string
   /** Absolute path, or '' for none. */
@@ -54,10 +56,13 @@ async function runTrivy(
   args: string[],
   cwd: string,
   what: string,
+  timeout: string,
 ): Promise<{ tail: string[]; stderr: string }> {
   let result
   try {
-    result = await runCommand(binary, args, { cwd, tailLines: 15 })
+    // Trivy stops itself at --timeout; the wrapper's deadline (2 minutes later) catches a Trivy that hangs.
+    const timeoutMs = (parseDuration(timeout) ?? 10 * 60 * 1000) + 2 * 60 * 1000
+    result = await runCommand(binary, args, { cwd, tailLines: 15, tool: 'trivy', timeoutMs })
   } catch (error) {
     throw new ScannerError(`Could not run Trivy (${binary}) for ${what}: ${errorMessage(error)}`)
   }
@@ -99,6 +104,7 @@ async function prepareDb(binary: string, options: ScanOptions, cwd: string): Pro
     }),
     cwd,
     'the vulnerability DB download (use trivy-db-repository for a mirror, or trivy-skip-db-update with a cached DB)',
+    options.timeout,
   )
   const after = readDbMetadata(options.cacheDir)?.DownloadedAt
   if (!hasDb(options.cacheDir)) {
@@ -125,7 +131,11 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   // Trivy reads trivy.yaml and .trivyignore from its working directory: run it where only our files are.
   const cwd = options.reportsDir
 
-  const trivy = await locateOrInstallTrivy(options.trivyVersion, options.runnerTemp)
+  const trivy = await locateOrInstallTrivy(
+    options.trivyVersion,
+    options.runnerTemp,
+    options.trivyChecksum ?? '',
+  )
   core.info(`Trivy ${trivy.version} (${trivy.origin}): ${trivy.path}`)
 
   const usesLocalDb = options.scanners.includes('vuln') && !options.server
@@ -146,6 +156,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     }),
     cwd,
     `the scan of ${options.image}`,
+    options.timeout,
   )
   const durationMs = Date.now() - started
   for (const line of trivyErrorLines(scanRun.stderr))
@@ -161,6 +172,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     trivyConvertToSarifArgs(jsonReport, sarifReport),
     cwd,
     'the conversion of the JSON report to SARIF',
+    options.timeout,
   )
   try {
     JSON.parse(fs.readFileSync(sarifReport, 'utf8'))
