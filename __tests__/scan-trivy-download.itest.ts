@@ -6,7 +6,7 @@
  * - A user pin (trivy-checksum) installs an archive the action does not know; the opt-in trivy-checksum:
  *   release-checksums trusts the release's checksums file for a version the action pins nothing for.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
@@ -17,8 +17,6 @@ import { ScannerError } from '../src/errors.js'
 import { locateOrInstallTrivy } from '../src/trivy/install.js'
 import { TRIVY_ARCHIVE_SHA256 } from '../src/trivy/release.js'
 import { MLSECOPS_TRIVY_DIR, MLSECOPS_TRIVY_VERSION, TRIVY_BINARY } from './stack/env.js'
-
-jest.setTimeout(600_000)
 
 const VERSION = MLSECOPS_TRIVY_VERSION
 const ARCH_NAMES: Record<string, string> = { x64: '64bit', arm64: 'ARM64' }

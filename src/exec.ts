@@ -21,6 +21,8 @@ export interface CommandOptions {
   cwd?: string
   /** Extra environment variables, added to the tool's environment (see childEnvironment). */
   env?: Record<string, string>
+  /** false: the tool gets `env` alone, none of the action's environment (e.g. cosign and its key). */
+  inheritEnv?: boolean
   /** Which environment the tool gets; by default from the tool's file name (docker, trivy, else other). */
   tool?: ChildTool
   /** false: stream the command's output to the log, fenced (the default); true: keep it out of the log. */
@@ -297,7 +299,7 @@ export async function runCommand(
     let killTimer: NodeJS.Timeout | undefined
     const proc = spawn(tool, [...args], {
       cwd: options.cwd,
-      env: { ...child.env, ...options.env },
+      env: options.inheritEnv === false ? { ...options.env } : { ...child.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
       // Its own process group, so the deadline ends whatever it started too (a shell's children hold its pipes).

@@ -37,6 +37,8 @@ export interface ScanOptions {
   /** Trivy server URL, or '' to scan with the local DB. */
   server: string
   timeout: string
+  /** List every package in the JSON report, not only vulnerable ones (the SBOM is converted from it). */
+  listAllPackages?: boolean
 }
 
 /**
@@ -153,6 +155,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
       ignoreFile: options.ignoreFile,
       server: options.server,
       offline: options.skipDbUpdate,
+      listAllPackages: options.listAllPackages,
     }),
     cwd,
     `the scan of ${options.image}`,
@@ -193,5 +196,6 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     server: options.server || undefined,
     scanners: options.scanners,
     durationMs,
+    trivyPath: trivy.path,
   }
 }
