@@ -188,8 +188,8 @@ export async function saveTrivyBinary(
       files: fileDigests(staging),
     }
     fs.writeFileSync(path.join(staging, MANIFEST_NAME), JSON.stringify(manifest, null, 2))
-    await cache.saveCache([staging], key)
-    core.info(`Trivy ${version} saved to the cache (${key})`)
+    const id = await cache.saveCache([staging], key)
+    if (id !== -1) core.info(`Trivy ${version} saved to the cache (${key})`)
   } catch (error) {
     if ((error as Error).name === 'ReserveCacheError') {
       core.info(`Trivy ${version} is already in the cache (${key}): ${errorMessage(error)}`)

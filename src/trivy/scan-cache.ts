@@ -120,8 +120,9 @@ export async function saveLayerCache(
   if (paths.length === 0) return
   try {
     // The same path list as the restore: @actions/cache versions an entry by its paths.
-    await cache.saveCache(layerCachePaths(cacheDir), keys.primary)
-    core.info(`Trivy layer cache saved to ${keys.primary}`)
+    const id = await cache.saveCache(layerCachePaths(cacheDir), keys.primary)
+    // -1: @actions/cache logged why (e.g. another job saved this key first).
+    if (id !== -1) core.info(`Trivy layer cache saved to ${keys.primary}`)
   } catch (error) {
     if ((error as Error).name === 'ReserveCacheError') {
       core.info(`Trivy layer cache ${keys.primary} already exists: ${errorMessage(error)}`)
