@@ -161,9 +161,9 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   })
   core.info(`Trivy ${trivy.version} (${trivy.origin}): ${trivy.path}`)
 
-  // The layer analysis of earlier runs, before the DB so a skip-db-update run restores it too.
+  // The layer analysis of earlier runs (in client/server mode the server keeps it), whatever the DB settings.
   const layerCache =
-    options.cache !== false && cacheServiceAvailable()
+    options.cache !== false && !options.server && cacheServiceAvailable()
       ? await restoreLayers(options.image, trivy.version, options.cacheDir)
       : undefined
 
