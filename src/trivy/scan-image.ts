@@ -48,6 +48,8 @@ export interface ScanOptions {
    * runs with the Actions cache (input cache). Absent: true, like the input.
    */
   cache?: boolean
+  /** List every package in the JSON report, not only vulnerable ones (the SBOM is converted from it). */
+  listAllPackages?: boolean
 }
 
 /**
@@ -180,6 +182,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     ignoreFile: options.ignoreFile,
     server: options.server,
     offline: options.skipDbUpdate,
+    listAllPackages: options.listAllPackages,
   })
   // Step debug logging (RUNNER_DEBUG) shows Trivy's own debug lines, e.g. which layers it analysed afresh.
   if (core.isDebug()) scanArgs.splice(1, 0, '--debug')
@@ -220,5 +223,6 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     server: options.server || undefined,
     scanners: options.scanners,
     durationMs,
+    trivyPath: trivy.path,
   }
 }
