@@ -157,7 +157,7 @@ describe('locateOrInstallTrivy: the pinned download', () => {
     expect(message).toContain(TRIVY_ARCHIVE_SHA256[ARCHIVE])
     expect(message).toMatch(/refusing to extract or run it\.$/)
     // The opt-in to the release's checksums file does not weaken a pin the action carries.
-    const optIn = locateOrInstallTrivy(VERSION, dirs.temp, 'release-checksums')
+    const optIn = locateOrInstallTrivy(VERSION, dirs.temp, { checksum: 'release-checksums' })
     await expect(optIn).rejects.toThrow(`the SHA-256 the action pins for ${ARCHIVE}`)
     expect(requests).toEqual([
       `/releases/v${VERSION}/${ARCHIVE}`,
@@ -172,7 +172,7 @@ describe('locateOrInstallTrivy: the pinned download', () => {
     served.clear()
     served.set(ARCHIVE, tarball)
     requests.length = 0
-    const trivy = await locateOrInstallTrivy(VERSION, dirs.temp, sha256Of(tarball))
+    const trivy = await locateOrInstallTrivy(VERSION, dirs.temp, { checksum: sha256Of(tarball) })
     expect(trivy.origin).toBe('download')
     expect(trivy.version).toBe(VERSION)
     expect(trivy.path).toBe(path.join(dirs.toolCache, 'trivy', VERSION, process.arch, 'trivy'))
@@ -195,7 +195,7 @@ describe('locateOrInstallTrivy: the pinned download', () => {
     const dirs = freshRunnerDirs('wrong-pin')
     served.clear()
     served.set(ARCHIVE, tarball)
-    const attempt = locateOrInstallTrivy(VERSION, dirs.temp, 'f'.repeat(64))
+    const attempt = locateOrInstallTrivy(VERSION, dirs.temp, { checksum: 'f'.repeat(64) })
     await expect(attempt).rejects.toThrow(
       new RegExp(
         `not the trivy-checksum input \\(${'f'.repeat(64)}\\); refusing to extract or run it`,
@@ -219,9 +219,9 @@ describe('locateOrInstallTrivy: the pinned download', () => {
     // Opt-in: the release's checksums file decides; a listed, matching archive is accepted (this one then
     // reports 0.74.0, so the version check refuses it: the opt-in path itself ran).
     checksumsBody = `${sha256Of(tarball)}  ${otherArchive}\n`
-    await expect(locateOrInstallTrivy(other, dirs.temp, 'release-checksums')).rejects.toThrow(
-      /reports version 0\.74\.0 instead of 0\.73\.0/,
-    )
+    await expect(
+      locateOrInstallTrivy(other, dirs.temp, { checksum: 'release-checksums' }),
+    ).rejects.toThrow(/reports version 0\.74\.0 instead of 0\.73\.0/)
     expect(requests).toEqual([
       `/releases/v${other}/trivy_${other}_checksums.txt`,
       `/releases/v${other}/${otherArchive}`,
@@ -231,9 +231,9 @@ describe('locateOrInstallTrivy: the pinned download', () => {
     const dirs2 = freshRunnerDirs('unlisted')
     checksumsBody = `${'1'.repeat(64)}  trivy_${other}_macOS-ARM64.tar.gz\n`
     requests.length = 0
-    await expect(locateOrInstallTrivy(other, dirs2.temp, 'release-checksums')).rejects.toThrow(
-      new RegExp(`lists no ${otherArchive.replace(/\./g, '\\.')}`),
-    )
+    await expect(
+      locateOrInstallTrivy(other, dirs2.temp, { checksum: 'release-checksums' }),
+    ).rejects.toThrow(new RegExp(`lists no ${otherArchive.replace(/\./g, '\\.')}`))
     expect(requests).toEqual([`/releases/v${other}/trivy_${other}_checksums.txt`])
     expectNothingKept(dirs2)
   })

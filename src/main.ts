@@ -24,6 +24,7 @@ import {
   type Registration,
 } from './mlflow/registration.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
+import { StageTimer, renderStageTimes } from './timing.js'
 import { createWorkDirectory } from './work-directory.js'
 
 /**
@@ -37,6 +38,7 @@ export async function run(): Promise<void> {
   /** Called with the failure message when any stage or gate fails (e.g. marks the MLflow run FAILED). */
   const failureReporters: ((message: string) => Promise<void>)[] = []
   let failure: unknown
+  const timer = new StageTimer()
 
   try {
     const inputs = getInputs()
@@ -57,6 +59,7 @@ export async function run(): Promise<void> {
       )
       return result
     })
+    timer.lap('train')
     core.setOutput('accuracy', String(train.metrics.accuracy))
     core.setOutput('model-dir', train.modelDir)
     summary.push(renderModelSection(train, inputs.minAccuracy))
@@ -84,6 +87,7 @@ export async function run(): Promise<void> {
           context,
         }),
       )
+      timer.lap('register')
       const registered = registration
       failureReporters.push((message) => registered.fail(message))
       core.setOutput('run-id', registered.runId)
@@ -114,6 +118,7 @@ export async function run(): Promise<void> {
           timeoutMs: inputs.buildTimeoutMs,
         }),
       )
+      timer.lap('build')
       core.setOutput('image', build.image)
       core.setOutput('image-id', build.imageId)
       summary.push(renderBuildSection(build))
@@ -141,8 +146,10 @@ export async function run(): Promise<void> {
           dbRepositories: inputs.trivyDbRepositories,
           server: inputs.trivyServer,
           timeout: inputs.trivyTimeout,
+          cache: inputs.cache,
         }),
       )
+      timer.lap('scan')
       core.setOutput('json-report', scan.jsonReport)
       core.setOutput('sarif-report', scan.sarifReport)
       for (const severity of SEVERITIES) {
@@ -186,6 +193,8 @@ export async function run(): Promise<void> {
       githubToken: inputs.githubToken,
     })
 
+    timer.lap('publish')
+
     // --- gate ---
     // The decision and its output, the verdict in MLflow, the alias only when every gate passed (and nothing
     // else failed), the summary, the run FINISHED; only then the failure.
@@ -215,6 +224,7 @@ export async function run(): Promise<void> {
       } catch (error) {
         verdictError = error
       }
+      timer.lap('publish')
     }
     const verdictSection = renderVerdictSection({
       accuracy: train.metrics.accuracy,
@@ -258,6 +268,9 @@ export async function run(): Promise<void> {
     failure = error
   }
 
+  // Where the minutes went: one line under the heading.
+  const stageTimes = renderStageTimes(timer.entries())
+  if (stageTimes) summary.splice(1, 0, stageTimes)
   await writeJobSummary(summary.join('\n\n'))
   if (failure === undefined) return
   const message = errorMessage(failure)
