@@ -28,6 +28,8 @@ import {
   type Registration,
 } from './mlflow/registration.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
+import { StageTimer, renderStageTimes } from './timing.js'
+import { createWorkDirectory } from './work-directory.js'
 
 /**
  * The pipeline: inputs -> train -> register -> build -> scan -> publish -> gate.
@@ -42,11 +44,12 @@ export async function run(): Promise<void> {
   // Set once the gate's verdict is being written; a job that fails before that still leaves one on the version.
   let verdictStarted = false
   let failure: unknown
+  const timer = new StageTimer()
 
   try {
     const inputs = getInputs()
     const context = getRunContext()
-    const workDir = path.join(context.runnerTemp, 'mlsecops')
+    const workDir = createWorkDirectory(context.runnerTemp)
 
     // --- train ---
     const train: TrainResult = await core.group('Train model', async () => {
@@ -62,6 +65,7 @@ export async function run(): Promise<void> {
       )
       return result
     })
+    timer.lap('train')
     core.setOutput('accuracy', String(train.metrics.accuracy))
     core.setOutput('model-dir', train.modelDir)
     summary.push(renderModelSection(train, inputs.minAccuracy))
@@ -89,6 +93,7 @@ export async function run(): Promise<void> {
           context,
         }),
       )
+      timer.lap('register')
       const registered = registration
       failureReporters.push(async (message) => {
         if (!verdictStarted) {
@@ -127,8 +132,10 @@ export async function run(): Promise<void> {
           runId: registration?.runId,
           modelVersion: registration?.modelVersion,
           modelUri: registration?.modelUri,
+          timeoutMs: inputs.buildTimeoutMs,
         }),
       )
+      timer.lap('build')
       core.setOutput('image', build.image)
       core.setOutput('image-id', build.imageId)
       summary.push(renderBuildSection(build))
@@ -148,6 +155,7 @@ export async function run(): Promise<void> {
           reportsDir: path.join(workDir, 'reports'),
           runnerTemp: context.runnerTemp,
           trivyVersion: inputs.trivyVersion,
+          trivyChecksum: inputs.trivyChecksum,
           scanners: inputs.scanners,
           cacheDir: inputs.trivyCacheDir,
           ignoreFile: inputs.trivyignore,
@@ -155,8 +163,10 @@ export async function run(): Promise<void> {
           dbRepositories: inputs.trivyDbRepositories,
           server: inputs.trivyServer,
           timeout: inputs.trivyTimeout,
+          cache: inputs.cache,
         }),
       )
+      timer.lap('scan')
       core.setOutput('json-report', scan.jsonReport)
       core.setOutput('sarif-report', scan.sarifReport)
       for (const severity of SEVERITIES) {
@@ -200,6 +210,8 @@ export async function run(): Promise<void> {
       githubToken: inputs.githubToken,
     })
 
+    timer.lap('publish')
+
     // --- gate ---
     // The decision and its output, the verdict in MLflow, the alias only when every gate passed (and nothing
     // else failed), the summary, the run FINISHED; only then the failure.
@@ -230,6 +242,7 @@ export async function run(): Promise<void> {
       } catch (error) {
         verdictError = error
       }
+      timer.lap('publish')
     }
     const verdictSection = renderVerdictSection({
       accuracy: train.metrics.accuracy,
@@ -273,6 +286,9 @@ export async function run(): Promise<void> {
     failure = error
   }
 
+  // Where the minutes went: one line under the heading.
+  const stageTimes = renderStageTimes(timer.entries())
+  if (stageTimes) summary.splice(1, 0, stageTimes)
   await writeJobSummary(summary.join('\n\n'))
   if (failure === undefined) return
   const message = errorMessage(failure)
