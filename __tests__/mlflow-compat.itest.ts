@@ -30,10 +30,12 @@ const RELEASES = (process.env.MLSECOPS_COMPAT_RELEASES || '2.9.2,3.17.2')
   .map((r) => r.trim())
   .filter((r) => r !== '')
 const SERVE = process.env.MLSECOPS_COMPAT_SERVE === '1'
-const IRIS = path.join(REPO_ROOT, 'model', 'iris.csv')
+const EXAMPLE_IRIS = path.join(REPO_ROOT, 'model', 'iris.csv')
 const CHECKER = path.join(REPO_ROOT, 'scripts', 'compat', 'check_release.py')
 
+/** The workspace: path inputs must be inside it. Holds both datasets. */
 let tmp: string
+let IRIS: string
 let numericCsv: string
 
 function venvOf(release: string): string {
@@ -55,7 +57,7 @@ async function runAction(inputs: Record<string, string>) {
   Object.assign(process.env, {
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_WORKSPACE: dir,
+    GITHUB_WORKSPACE: tmp,
     GITHUB_REPOSITORY: 'acme/iris',
     GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
     GITHUB_REF: 'refs/heads/main',
@@ -101,7 +103,7 @@ function actionPredictions(modelDir: string, csv: string): string[] {
 
 /** Iris with the species as numbers 0, 1, 2 (numeric class labels). */
 function writeNumericIris(file: string): void {
-  const [header, ...rows] = fs.readFileSync(IRIS, 'utf8').trim().split('\n')
+  const [header, ...rows] = fs.readFileSync(EXAMPLE_IRIS, 'utf8').trim().split('\n')
   const species = [...new Set(rows.map((r) => r.split(',').at(-1)))]
   const numeric = rows.map((r) => {
     const cells = r.split(',')
@@ -206,6 +208,8 @@ function record(row: Record<string, unknown>): void {
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-compat-'))
+  IRIS = path.join(tmp, 'iris.csv')
+  fs.copyFileSync(EXAMPLE_IRIS, IRIS)
   numericCsv = path.join(tmp, 'iris-numeric.csv')
   writeNumericIris(numericCsv)
 })
