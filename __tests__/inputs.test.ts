@@ -107,7 +107,10 @@ describe('getInputs with no INPUT_ variables (outside a workflow)', () => {
       scanners: ['vuln', 'secret', 'misconfig'],
       failOnSeverity: 'HIGH',
       ignoreUnfixed: false,
-      trivyignore: '',
+      trivyignores: [],
+      vex: [],
+      ignoreExpiryWarningDays: 14,
+      requireIgnoreReason: false,
       trivySkipDbUpdate: false,
       trivyDbRepositories: [],
       trivyServer: '',
@@ -208,11 +211,13 @@ describe('getInputs parses good values', () => {
     })
   })
 
-  test('a .trivyignore in the workspace is used when trivyignore is empty', () => {
+  test('a .trivyignore in the workspace is used when trivyignores is empty', () => {
     resetEnv()
     fs.writeFileSync(path.join(workspace, '.trivyignore'), 'CVE-2020-0001\n')
     try {
-      expect(getInputs().trivyignore).toBe(path.join(workspace, '.trivyignore'))
+      expect(getInputs().trivyignores).toEqual([
+        { path: path.join(fs.realpathSync(workspace), '.trivyignore'), name: '.trivyignore' },
+      ])
     } finally {
       fs.rmSync(path.join(workspace, '.trivyignore'))
     }

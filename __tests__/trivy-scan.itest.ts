@@ -18,6 +18,7 @@ import { evaluateSeverityGate } from '../src/gate.js'
 import type { Scanner } from '../src/inputs.js'
 import type { Finding, ScanResult } from '../src/trivy/findings.js'
 import { countBySeverity } from '../src/trivy/report.js'
+import { loadExceptions } from '../src/trivy/exceptions.js'
 import { scanImage, type ScanOptions } from '../src/trivy/scan-image.js'
 import {
   buildFixtureImage,
@@ -64,7 +65,6 @@ function options(overrides: Partial<ScanOptions> = {}): ScanOptions {
     trivyVersion: MLSECOPS_TRIVY_VERSION,
     scanners: ['vuln', 'secret', 'misconfig'],
     cacheDir,
-    ignoreFile: '',
     skipDbUpdate: true,
     dbRepositories: [],
     server: '',
@@ -285,12 +285,27 @@ describe('scanImage with the test DB', () => {
   it('a .trivyignore entry removes the finding from the counts and from both reports', async () => {
     const ignoreFile = path.join(tmp, 'ignore-nodejs')
     fs.writeFileSync(ignoreFile, '# accepted for the test\nCVE-2099-1003\n')
-    const scan = await scanImage(options({ ignoreFile, scanners: ['vuln'] }))
+    const exceptions = loadExceptions({
+      ignoreFiles: [{ path: ignoreFile, name: 'ignore-nodejs' }],
+      vexFiles: [],
+      warningDays: 14,
+      requireReason: false,
+    })
+    const scan = await scanImage(options({ exceptions, scanners: ['vuln'] }))
     const remaining = expected.filter((e) => e.id !== 'CVE-2099-1003')
     expect(vulnKeys(scan.findings)).toEqual(expectedKeys(remaining))
     expect(scan.counts.HIGH).toBe(remaining.filter((e) => e.severity === 'HIGH').length)
-    expect(fs.readFileSync(scan.jsonReport, 'utf8')).not.toContain('CVE-2099-1003')
+    // Out of the findings and the SARIF; listed as suppressed (the JSON keeps it under ModifiedFindings).
     expect(fs.readFileSync(scan.sarifReport, 'utf8')).not.toContain('CVE-2099-1003')
+    expect(
+      scan.suppressed?.map((f) => `${f.id} ${f.pkgName} ${f.suppression.source}`).sort(),
+    ).toEqual(
+      expected
+        .filter((e) => e.id === 'CVE-2099-1003')
+        .map((e) => `${e.id} ${e.pkgName} ignore-nodejs:2`)
+        .sort(),
+    )
+    expect(scan.suppressed?.[0].suppression.reason).toBe('accepted for the test')
   })
 
   it('finds a private key copied into an image as a secret, without copying the key anywhere', async () => {

@@ -12,9 +12,20 @@ import {
   restoreDbCache,
   saveDbCache,
 } from './db-cache.js'
+import {
+  attributeSuppressed,
+  exceptionsView,
+  writeTrivyExceptionFiles,
+  type Exceptions,
+} from './exceptions.js'
 import type { ScanResult } from './findings.js'
 import { locateOrInstallTrivy } from './install.js'
-import { countBySeverity, findingsFromReport, parseTrivyReport } from './report.js'
+import {
+  countBySeverity,
+  findingsFromReport,
+  parseTrivyReport,
+  suppressedFromReport,
+} from './report.js'
 import { trivyConvertToSarifArgs, trivyDownloadDbArgs, trivyImageScanArgs } from './scan-args.js'
 
 export const JSON_REPORT_NAME = 'trivy-report.json'
@@ -28,8 +39,8 @@ export interface ScanOptions {
   trivyVersion: string
   scanners: Scanner[]
   cacheDir: string
-  /** Absolute path, or '' for none. */
-  ignoreFile: string
+  /** The ignore files and VEX documents, read and checked (loadExceptions); undefined for none. */
+  exceptions?: Exceptions
   skipDbUpdate: boolean
   dbRepositories: string[]
   /** Trivy server URL, or '' to scan with the local DB. */
@@ -131,6 +142,10 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   const usesLocalDb = options.scanners.includes('vuln') && !options.server
   if (usesLocalDb) await prepareDb(trivy.path, options, cwd)
 
+  // One YAML ignore file for Trivy (--ignorefile takes one), each entry naming its source; VEX as given.
+  const exceptionFiles =
+    options.exceptions && writeTrivyExceptionFiles(options.exceptions, path.join(cwd, 'exceptions'))
+
   const started = Date.now()
   const scanRun = await runTrivy(
     trivy.path,
@@ -140,7 +155,8 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
       scanners: options.scanners,
       cacheDir: options.cacheDir,
       timeout: options.timeout,
-      ignoreFile: options.ignoreFile,
+      ignoreFile: exceptionFiles?.ignoreFile ?? '',
+      vexFiles: exceptionFiles?.vexFiles,
       server: options.server,
       offline: options.skipDbUpdate,
     }),
@@ -155,6 +171,15 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   }
   const report = parseTrivyReport(fs.readFileSync(jsonReport, 'utf8'), JSON_REPORT_NAME)
   const findings = findingsFromReport(report)
+  const suppressed = attributeSuppressed(
+    suppressedFromReport(report),
+    options.exceptions,
+    exceptionFiles,
+  )
+  if (suppressed.length > 0)
+    core.info(
+      `${suppressed.length} finding(s) suppressed by exceptions (out of the counts and the gate, listed in the reports).`,
+    )
 
   await runTrivy(
     trivy.path,
@@ -174,6 +199,12 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     jsonReport,
     sarifReport,
     findings,
+    suppressed,
+    exceptions:
+      options.exceptions &&
+      options.exceptions.ignoreFiles.length + options.exceptions.vexFiles.length > 0
+        ? exceptionsView(options.exceptions)
+        : undefined,
     counts: countBySeverity(findings),
     trivyVersion: report.Trivy?.Version || trivy.version,
     dbUpdatedAt: usesLocalDb ? readDbMetadata(options.cacheDir)?.UpdatedAt : undefined,
