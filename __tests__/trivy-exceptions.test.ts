@@ -7,17 +7,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 
-const warning = jest.fn()
-const info = jest.fn()
-jest.unstable_mockModule('@actions/core', () => ({
-  warning,
-  info,
-  debug: jest.fn(),
-  notice: jest.fn(),
-  error: jest.fn(),
-  setSecret: jest.fn(),
-  getInput: (name: string) => process.env[`INPUT_${name.toUpperCase()}`] ?? '',
-}))
+import * as core from '../__fixtures__/core.js'
+
+jest.unstable_mockModule('@actions/core', () => core)
+const { warning, info } = core
 
 const { ConfigurationError } = await import('../src/errors.js')
 const { attributeStatement, classifyExpiry, parseExpiry, parseIgnoreFile, renderMergedIgnoreFile } =

@@ -23,6 +23,8 @@ export interface TrivyScanArgsOptions {
    * downloads the DB itself before the scan (see trivyDownloadDbArgs), so the scan always skips the DB update.
    */
   offline: boolean
+  /** --list-all-pkgs: every package in the JSON report (an SBOM is converted from it), not only vulnerable ones. */
+  listAllPackages?: boolean
 }
 
 /** The image-config scanners that match the chosen scanners (the config is where USER root shows up). */
@@ -50,6 +52,7 @@ export function trivyImageScanArgs(options: TrivyScanArgsOptions): string[] {
   for (const vex of options.vexFiles ?? []) args.push('--vex', vex)
   // Suppressed findings stay in the JSON report (Results[].ExperimentalModifiedFindings), with why.
   args.push('--show-suppressed')
+  if (options.listAllPackages) args.push('--list-all-pkgs')
   if (options.server) {
     args.push('--server', options.server)
   } else {

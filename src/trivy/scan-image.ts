@@ -46,6 +46,8 @@ export interface ScanOptions {
   /** Trivy server URL, or '' to scan with the local DB. */
   server: string
   timeout: string
+  /** List every package in the JSON report, not only vulnerable ones (the SBOM is converted from it). */
+  listAllPackages?: boolean
 }
 
 /**
@@ -159,6 +161,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
       vexFiles: exceptionFiles?.vexFiles,
       server: options.server,
       offline: options.skipDbUpdate,
+      listAllPackages: options.listAllPackages,
     }),
     cwd,
     `the scan of ${options.image}`,
@@ -212,5 +215,6 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     server: options.server || undefined,
     scanners: options.scanners,
     durationMs,
+    trivyPath: trivy.path,
   }
 }
