@@ -43,6 +43,7 @@ export const INPUT_DEFAULTS = {
   'trivy-db-repository': '',
   'trivy-server': '',
   'trivy-timeout': '10m',
+  cache: 'true',
   'upload-artifact': 'true',
   'artifact-name': 'mlsecops-report',
   'retention-days': '0',
@@ -112,6 +113,8 @@ export interface Inputs {
   requireIgnoreReason: boolean
   trivyCacheDir: string
   trivySkipDbUpdate: boolean
+  /** Keep Trivy's DB, layer cache, checks bundle and binary between workflow runs (Actions cache). */
+  cache: boolean
   trivyDbRepositories: string[]
   trivyServer: string
   trivyTimeout: string
@@ -514,6 +517,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     requireIgnoreReason: parseBoolean('require-ignore-reason', readInput('require-ignore-reason')),
     trivyCacheDir: resolvePath(workspace, trivyCacheDir),
     trivySkipDbUpdate: parseBoolean('trivy-skip-db-update', readInput('trivy-skip-db-update')),
+    cache: parseBoolean('cache', readInput('cache')),
     trivyDbRepositories: splitList(readInput('trivy-db-repository')),
     trivyServer: parseServiceUrl(
       'trivy-server',

@@ -26,6 +26,7 @@ import {
   type Registration,
 } from './mlflow/registration.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
+import { StageTimer, renderStageTimes } from './timing.js'
 
 /**
  * The pipeline: inputs -> train -> register -> build -> scan -> publish -> gate.
@@ -38,6 +39,7 @@ export async function run(): Promise<void> {
   /** Called with the failure message when any stage or gate fails (e.g. marks the MLflow run FAILED). */
   const failureReporters: ((message: string) => Promise<void>)[] = []
   let failure: unknown
+  const timer = new StageTimer()
 
   try {
     const inputs = getInputs()
@@ -68,6 +70,7 @@ export async function run(): Promise<void> {
       )
       return result
     })
+    timer.lap('train')
     core.setOutput('accuracy', String(train.metrics.accuracy))
     core.setOutput('model-dir', train.modelDir)
     summary.push(renderModelSection(train, inputs.minAccuracy))
@@ -95,6 +98,7 @@ export async function run(): Promise<void> {
           context,
         }),
       )
+      timer.lap('register')
       const registered = registration
       failureReporters.push((message) => registered.fail(message))
       core.setOutput('run-id', registered.runId)
@@ -124,6 +128,7 @@ export async function run(): Promise<void> {
           modelUri: registration?.modelUri,
         }),
       )
+      timer.lap('build')
       core.setOutput('image', build.image)
       core.setOutput('image-id', build.imageId)
       summary.push(renderBuildSection(build))
@@ -150,8 +155,10 @@ export async function run(): Promise<void> {
           dbRepositories: inputs.trivyDbRepositories,
           server: inputs.trivyServer,
           timeout: inputs.trivyTimeout,
+          cache: inputs.cache,
         }),
       )
+      timer.lap('scan')
       core.setOutput('json-report', scan.jsonReport)
       core.setOutput('sarif-report', scan.sarifReport)
       for (const severity of SEVERITIES) {
@@ -199,6 +206,8 @@ export async function run(): Promise<void> {
       githubToken: inputs.githubToken,
     })
 
+    timer.lap('publish')
+
     // --- gate ---
     // The decision and its output, the verdict in MLflow, the alias only when every gate passed (and nothing
     // else failed), the summary, the run FINISHED; only then the failure.
@@ -228,6 +237,7 @@ export async function run(): Promise<void> {
       } catch (error) {
         verdictError = error
       }
+      timer.lap('publish')
     }
     const verdictSection = renderVerdictSection({
       accuracy: train.metrics.accuracy,
@@ -271,6 +281,9 @@ export async function run(): Promise<void> {
     failure = error
   }
 
+  // Where the minutes went: one line under the heading.
+  const stageTimes = renderStageTimes(timer.entries())
+  if (stageTimes) summary.splice(1, 0, stageTimes)
   await writeJobSummary(summary.join('\n\n'))
   if (failure === undefined) return
   const message = errorMessage(failure)

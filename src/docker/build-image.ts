@@ -59,12 +59,13 @@ export function stageModelDirectory(modelDir: string, context: string): () => vo
 interface InspectedImage {
   Id?: string
   Config?: { Labels?: Record<string, string> | null }
+  RootFS?: { Layers?: string[] | null }
 }
 
-/** Reads the id and labels of a local image with `docker image inspect`. */
+/** Reads the id, labels and layer digests (RootFS.Layers, the diff ids) of a local image with `docker image inspect`. */
 export async function inspectImage(
   image: string,
-): Promise<{ id: string; labels: Record<string, string> }> {
+): Promise<{ id: string; labels: Record<string, string>; layers: string[] }> {
   const result = await runCommand('docker', dockerInspectArgs(image), { silent: true })
   if (result.exitCode !== 0) {
     throw new CommandError(
@@ -79,7 +80,7 @@ export async function inspectImage(
   }
   const id = parsed[0]?.Id
   if (!id) throw new CommandError(`docker image inspect ${image} returned no image id.`)
-  return { id, labels: parsed[0]?.Config?.Labels ?? {} }
+  return { id, labels: parsed[0]?.Config?.Labels ?? {}, layers: parsed[0]?.RootFS?.Layers ?? [] }
 }
 
 /**

@@ -6,6 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { runCommand } from '../docker/command.js'
 import { ScannerError, errorMessage } from '../errors.js'
+import { restoreTrivyBinary, saveTrivyBinary } from './binary-cache.js'
 import {
   DEFAULT_TRIVY_DOWNLOAD_URL,
   checksumFor,
@@ -16,8 +17,13 @@ import {
 export interface TrivyBinary {
   path: string
   version: string
-  /** Where it came from: PATH, the tool cache, or a verified download just now. */
-  origin: 'path' | 'tool-cache' | 'download'
+  /** Where it came from: PATH, the tool cache, the Actions cache (verified), or a verified download just now. */
+  origin: 'path' | 'tool-cache' | 'actions-cache' | 'download'
+}
+
+export interface LocateOptions {
+  /** Restore the verified release from the Actions cache before downloading, and save it after (input cache). */
+  cache?: boolean
 }
 
 /** The version a trivy binary reports, or undefined when it does not run. */
@@ -56,12 +62,13 @@ async function download(url: string, what: string, version: string): Promise<str
 
 /**
  * Downloads the release archive of `version`, checks its SHA-256 against the release's checksums file before
- * anything is extracted or run, and adds it to the tool cache. A mismatch is refused.
+ * anything is extracted or run, and adds it to the tool cache. A mismatch is refused. Returns the binary in the
+ * tool cache and the archive's verified SHA-256.
  */
 export async function downloadTrivy(
   version: string,
   baseUrl: string = process.env.MLSECOPS_TRIVY_DOWNLOAD_URL || DEFAULT_TRIVY_DOWNLOAD_URL,
-): Promise<string> {
+): Promise<{ binary: string; archiveSha256: string }> {
   const asset = trivyReleaseAsset(version, process.platform, process.arch, baseUrl)
   core.info(`Downloading Trivy ${version}: ${asset.archiveUrl}`)
   const checksumsFile = await download(asset.checksumsUrl, 'checksums file', version)
@@ -89,16 +96,18 @@ export async function downloadTrivy(
   }
   const cached = await tc.cacheDir(extracted, 'trivy', version)
   fs.rmSync(extracted, { recursive: true, force: true })
-  return path.join(cached, asset.binary)
+  return { binary: path.join(cached, asset.binary), archiveSha256: actual }
 }
 
 /**
  * Finds Trivy `version`: `trivy` on PATH when it reports that version, else the runner's tool cache, else a
- * verified download of the release. Throws ScannerError when none works.
+ * verified release from the Actions cache (options.cache), else a verified download of the release (then saved
+ * to the Actions cache). Throws ScannerError when none works.
  */
 export async function locateOrInstallTrivy(
   version: string,
   runnerTemp: string,
+  options: LocateOptions = {},
 ): Promise<TrivyBinary> {
   const onPath = await io.which('trivy', false)
   if (onPath) {
@@ -117,12 +126,32 @@ export async function locateOrInstallTrivy(
       return { path: cachedBinary, version, origin: 'tool-cache' }
     }
   }
+  if (options.cache) {
+    const staged = await restoreTrivyBinary(version, runnerTemp, binaryName)
+    if (staged) {
+      const restoredDir = await tc.cacheDir(staged, 'trivy', version)
+      fs.rmSync(staged, { recursive: true, force: true })
+      const restored = path.join(restoredDir, binaryName)
+      if ((await trivyVersionOf(restored)) === version) {
+        return { path: restored, version, origin: 'actions-cache' }
+      }
+      core.warning(`The cached Trivy does not report version ${version}: downloading it again.`)
+    }
+  }
   const downloaded = await downloadTrivy(version)
-  const reported = await trivyVersionOf(downloaded)
+  const reported = await trivyVersionOf(downloaded.binary)
   if (reported !== version) {
     throw new ScannerError(
       `The downloaded Trivy reports version ${reported ?? 'nothing'} instead of ${version}.`,
     )
   }
-  return { path: downloaded, version, origin: 'download' }
+  if (options.cache) {
+    await saveTrivyBinary(
+      version,
+      runnerTemp,
+      path.dirname(downloaded.binary),
+      downloaded.archiveSha256,
+    )
+  }
+  return { path: downloaded.binary, version, origin: 'download' }
 }

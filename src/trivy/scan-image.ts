@@ -19,6 +19,14 @@ import {
   type Exceptions,
 } from './exceptions.js'
 import type { ScanResult } from './findings.js'
+import { inspectImage } from '../docker/build-image.js'
+import {
+  cacheServiceAvailable,
+  layerCacheKeys,
+  restoreLayerCache,
+  saveLayerCache,
+  type LayerCacheKeys,
+} from './scan-cache.js'
 import { locateOrInstallTrivy } from './install.js'
 import {
   countBySeverity,
@@ -46,6 +54,11 @@ export interface ScanOptions {
   /** Trivy server URL, or '' to scan with the local DB. */
   server: string
   timeout: string
+  /**
+   * Keep the DB, the layer-analysis cache, the checks bundle and the verified Trivy release between workflow
+   * runs with the Actions cache (input cache). Absent: true, like the input.
+   */
+  cache?: boolean
   /** List every package in the JSON report, not only vulnerable ones (the SBOM is converted from it). */
   listAllPackages?: boolean
 }
@@ -92,7 +105,8 @@ async function runTrivy(
  */
 async function prepareDb(binary: string, options: ScanOptions, cwd: string): Promise<void> {
   const keys = dbCacheKeys()
-  const restoredKey = await restoreDbCache(options.cacheDir, keys)
+  const restoredKey =
+    options.cache !== false ? await restoreDbCache(options.cacheDir, keys) : undefined
   if (options.skipDbUpdate) {
     if (!hasDb(options.cacheDir)) {
       throw new ScannerError(
@@ -119,8 +133,25 @@ async function prepareDb(binary: string, options: ScanOptions, cwd: string): Pro
       `Trivy reported success but left no vulnerability DB in ${dbDirectory(options.cacheDir)}.`,
     )
   }
-  if (after !== before && restoredKey !== keys.primary)
+  if (options.cache !== false && after !== before && restoredKey !== keys.primary)
     await saveDbCache(options.cacheDir, keys.primary)
+}
+
+/** Restores the layer cache under the image's keys; a Docker or cache problem only costs the reuse. */
+async function restoreLayers(
+  image: string,
+  trivyVersion: string,
+  cacheDir: string,
+): Promise<{ keys: LayerCacheKeys; restoredKey?: string } | undefined> {
+  let layers: string[]
+  try {
+    layers = (await inspectImage(image)).layers
+  } catch (error) {
+    core.warning(`The Trivy layer cache is not used: ${errorMessage(error)}`)
+    return undefined
+  }
+  const keys = layerCacheKeys(trivyVersion, layers)
+  return { keys, restoredKey: await restoreLayerCache(cacheDir, keys) }
 }
 
 /**
@@ -138,8 +169,16 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   // Trivy reads trivy.yaml and .trivyignore from its working directory: run it where only our files are.
   const cwd = options.reportsDir
 
-  const trivy = await locateOrInstallTrivy(options.trivyVersion, options.runnerTemp)
+  const trivy = await locateOrInstallTrivy(options.trivyVersion, options.runnerTemp, {
+    cache: options.cache !== false,
+  })
   core.info(`Trivy ${trivy.version} (${trivy.origin}): ${trivy.path}`)
+
+  // The layer analysis of earlier runs (in client/server mode the server keeps it), whatever the DB settings.
+  const layerCache =
+    options.cache !== false && !options.server && cacheServiceAvailable()
+      ? await restoreLayers(options.image, trivy.version, options.cacheDir)
+      : undefined
 
   const usesLocalDb = options.scanners.includes('vuln') && !options.server
   if (usesLocalDb) await prepareDb(trivy.path, options, cwd)
@@ -149,24 +188,24 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     options.exceptions && writeTrivyExceptionFiles(options.exceptions, path.join(cwd, 'exceptions'))
 
   const started = Date.now()
-  const scanRun = await runTrivy(
-    trivy.path,
-    trivyImageScanArgs({
-      image: options.image,
-      jsonReport,
-      scanners: options.scanners,
-      cacheDir: options.cacheDir,
-      timeout: options.timeout,
-      ignoreFile: exceptionFiles?.ignoreFile ?? '',
-      vexFiles: exceptionFiles?.vexFiles,
-      server: options.server,
-      offline: options.skipDbUpdate,
-      listAllPackages: options.listAllPackages,
-    }),
-    cwd,
-    `the scan of ${options.image}`,
-  )
+  const scanArgs = trivyImageScanArgs({
+    image: options.image,
+    jsonReport,
+    scanners: options.scanners,
+    cacheDir: options.cacheDir,
+    timeout: options.timeout,
+    ignoreFile: exceptionFiles?.ignoreFile ?? '',
+    vexFiles: exceptionFiles?.vexFiles,
+    server: options.server,
+    offline: options.skipDbUpdate,
+    listAllPackages: options.listAllPackages,
+  })
+  // Step debug logging (RUNNER_DEBUG) shows Trivy's own debug lines, e.g. which layers it analysed afresh.
+  if (core.isDebug()) scanArgs.splice(1, 0, '--debug')
+  const scanRun = await runTrivy(trivy.path, scanArgs, cwd, `the scan of ${options.image}`)
   const durationMs = Date.now() - started
+  // Saved at once, before the report is read and the gate decides: a failing gate still leaves the cache.
+  if (layerCache) await saveLayerCache(options.cacheDir, layerCache.keys, layerCache.restoredKey)
   for (const line of trivyErrorLines(scanRun.stderr))
     core.warning(`Trivy reported an error: ${line}`)
   if (!fs.existsSync(jsonReport)) {
