@@ -203,6 +203,9 @@ describe('getInputs parses good values', () => {
 
   test('dataset and paths are resolved against the workspace', () => {
     resetEnv()
+    fs.mkdirSync(path.join(workspace, 'data'), { recursive: true })
+    fs.mkdirSync(path.join(workspace, 'docker'), { recursive: true })
+    fs.writeFileSync(path.join(workspace, 'data/x.csv'), 'x,label\n')
     withInputs({ dataset: 'data/x.csv', dockerfile: 'docker/Dockerfile', context: 'docker' })
     expect(getInputs()).toMatchObject({
       dataset: path.join(workspace, 'data/x.csv'),

@@ -46,7 +46,7 @@ const runCommand = jest.fn(async (_tool: string, args: readonly string[]) => {
   events.push(`exec:${args[0]} ${args[1]}`)
   return behaviour(args)
 })
-jest.unstable_mockModule('../src/docker/command.js', () => ({ runCommand }))
+jest.unstable_mockModule('../src/exec.js', () => ({ runCommand }))
 
 const locateOrInstallTrivy = jest.fn(async () => ({
   path: '/opt/trivy',

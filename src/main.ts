@@ -27,6 +27,7 @@ import {
 } from './mlflow/registration.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
 import { StageTimer, renderStageTimes } from './timing.js'
+import { createWorkDirectory } from './work-directory.js'
 
 /**
  * The pipeline: inputs -> train -> register -> build -> scan -> publish -> gate.
@@ -44,7 +45,7 @@ export async function run(): Promise<void> {
   try {
     const inputs = getInputs()
     const context = getRunContext()
-    const workDir = path.join(context.runnerTemp, 'mlsecops')
+    const workDir = createWorkDirectory(context.runnerTemp)
     // Exceptions are read and checked first: a malformed ignore file fails before anything runs.
     const exceptions =
       inputs.build && inputs.scan
@@ -126,6 +127,7 @@ export async function run(): Promise<void> {
           runId: registration?.runId,
           modelVersion: registration?.modelVersion,
           modelUri: registration?.modelUri,
+          timeoutMs: inputs.buildTimeoutMs,
         }),
       )
       timer.lap('build')
@@ -148,6 +150,7 @@ export async function run(): Promise<void> {
           reportsDir: path.join(workDir, 'reports'),
           runnerTemp: context.runnerTemp,
           trivyVersion: inputs.trivyVersion,
+          trivyChecksum: inputs.trivyChecksum,
           scanners: inputs.scanners,
           cacheDir: inputs.trivyCacheDir,
           exceptions,

@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ConfigurationError, oneLine } from '../errors.js'
 import type { WorkspaceFile } from '../inputs.js'
+import { openWorkspaceFile } from '../workspace-paths.js'
 import type { ExceptionEntryView, ExceptionsView, Finding, SuppressedFinding } from './findings.js'
 import {
   attributeStatement,
@@ -42,14 +43,31 @@ export interface Exceptions {
   vex: (VexDocument & { path: string })[]
 }
 
+/** Largest ignore file or VEX document read. */
+const MAX_EXCEPTION_FILE_BYTES = 16 * 1024 * 1024
+
+/** Reads a file inputs.ts resolved: opened without following a symlink swapped in since, size-capped. */
 function read(file: WorkspaceFile, input: string): string {
+  const opened = openWorkspaceFile(
+    input,
+    file.name,
+    file.path,
+    MAX_EXCEPTION_FILE_BYTES,
+    (size) =>
+      new ConfigurationError(
+        input,
+        `Input '${input}': ${file.name} is ${size} bytes, over ${MAX_EXCEPTION_FILE_BYTES}; split it.`,
+      ),
+  )
   try {
-    return fs.readFileSync(file.path, 'utf8')
+    return fs.readFileSync(opened.fd, 'utf8')
   } catch (error) {
     throw new ConfigurationError(
       input,
       `Input '${input}': cannot read ${file.name}: ${oneLine((error as Error).message)}.`,
     )
+  } finally {
+    fs.closeSync(opened.fd)
   }
 }
 

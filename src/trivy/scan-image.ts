@@ -1,9 +1,9 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { runCommand } from '../docker/command.js'
+import { runCommand } from '../exec.js'
 import { ScannerError, errorMessage, oneLine } from '../errors.js'
-import type { Scanner } from '../inputs.js'
+import { parseDuration, type Scanner } from '../inputs.js'
 import {
   dbCacheKeys,
   dbDirectory,
@@ -45,6 +45,8 @@ export interface ScanOptions {
   reportsDir: string
   runnerTemp: string
   trivyVersion: string
+  /** Input trivy-checksum: '' (the action's pins), a SHA-256, or 'release-checksums'. */
+  trivyChecksum?: string
   scanners: Scanner[]
   cacheDir: string
   /** The ignore files and VEX documents, read and checked (loadExceptions); undefined for none. */
@@ -80,10 +82,13 @@ async function runTrivy(
   args: string[],
   cwd: string,
   what: string,
+  timeout: string,
 ): Promise<{ tail: string[]; stderr: string }> {
   let result
   try {
-    result = await runCommand(binary, args, { cwd, tailLines: 15 })
+    // Trivy stops itself at --timeout; the wrapper's deadline (2 minutes later) catches a Trivy that hangs.
+    const timeoutMs = (parseDuration(timeout) ?? 10 * 60 * 1000) + 2 * 60 * 1000
+    result = await runCommand(binary, args, { cwd, tailLines: 15, tool: 'trivy', timeoutMs })
   } catch (error) {
     throw new ScannerError(`Could not run Trivy (${binary}) for ${what}: ${errorMessage(error)}`)
   }
@@ -126,6 +131,7 @@ async function prepareDb(binary: string, options: ScanOptions, cwd: string): Pro
     }),
     cwd,
     'the vulnerability DB download (use trivy-db-repository for a mirror, or trivy-skip-db-update with a cached DB)',
+    options.timeout,
   )
   const after = readDbMetadata(options.cacheDir)?.DownloadedAt
   if (!hasDb(options.cacheDir)) {
@@ -171,6 +177,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
 
   const trivy = await locateOrInstallTrivy(options.trivyVersion, options.runnerTemp, {
     cache: options.cache !== false,
+    checksum: options.trivyChecksum ?? '',
   })
   core.info(`Trivy ${trivy.version} (${trivy.origin}): ${trivy.path}`)
 
@@ -202,7 +209,13 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   })
   // Step debug logging (RUNNER_DEBUG) shows Trivy's own debug lines, e.g. which layers it analysed afresh.
   if (core.isDebug()) scanArgs.splice(1, 0, '--debug')
-  const scanRun = await runTrivy(trivy.path, scanArgs, cwd, `the scan of ${options.image}`)
+  const scanRun = await runTrivy(
+    trivy.path,
+    scanArgs,
+    cwd,
+    `the scan of ${options.image}`,
+    options.timeout,
+  )
   const durationMs = Date.now() - started
   // Saved at once, before the report is read and the gate decides: a failing gate still leaves the cache.
   if (layerCache) await saveLayerCache(options.cacheDir, layerCache.keys, layerCache.restoredKey)
@@ -228,6 +241,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     trivyConvertToSarifArgs(jsonReport, sarifReport),
     cwd,
     'the conversion of the JSON report to SARIF',
+    options.timeout,
   )
   try {
     JSON.parse(fs.readFileSync(sarifReport, 'utf8'))
