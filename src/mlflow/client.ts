@@ -104,6 +104,7 @@ export interface ModelVersion {
   source: string
   run_id?: string
   status_message?: string
+  description?: string
   tags?: Tag[]
 }
 
@@ -683,20 +684,20 @@ export class MlflowClient {
     return r.model_versions ?? []
   }
 
-  async setModelVersionTags(name: string, version: string, tags: Tag[]): Promise<void> {
-    for (const tag of tags) {
-      await this.api('POST', 'model-versions/set-tag', {
-        body: { name, version, key: tag.key, value: tag.value },
-      })
-    }
-  }
-
   async updateModelVersionDescription(
     name: string,
     version: string,
     description: string,
   ): Promise<void> {
     await this.api('PATCH', 'model-versions/update', { body: { name, version, description } })
+  }
+
+  async setModelVersionTags(name: string, version: string, tags: Tag[]): Promise<void> {
+    for (const tag of tags) {
+      await this.api('POST', 'model-versions/set-tag', {
+        body: { name, version, key: tag.key, value: tag.value },
+      })
+    }
   }
 
   async deleteModelVersion(name: string, version: string): Promise<void> {
