@@ -142,6 +142,19 @@ export class HttpClient {
 
   /** Sends one request with the bounded retries; 2xx (and `accept`ed statuses) come back parsed. */
   async request<T>(method: string, path: string, call: CallOptions = {}): Promise<HttpResult<T>> {
+    const leave = call.outsideBudget ? undefined : this.budget?.enter()
+    try {
+      return await this.requestWithRetries<T>(method, path, call)
+    } finally {
+      leave?.()
+    }
+  }
+
+  private async requestWithRetries<T>(
+    method: string,
+    path: string,
+    call: CallOptions,
+  ): Promise<HttpResult<T>> {
     const url = this.urlFor(path, call.query)
     const what = `${method} ${redactUrl(url)}`
     const budget = call.outsideBudget ? undefined : this.budget
