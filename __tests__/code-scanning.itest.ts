@@ -278,7 +278,7 @@ describe('uploadSarifToCodeScanning against the local code-scanning endpoint', (
     expect(error).toBeInstanceOf(HttpError)
     expect(error.status).toBe(401)
     expect(error.message).toBe(
-      'POST /repos/octo-org/model-repo/code-scanning/sarifs answered 401: Bad credentials',
+      `GitHub API POST ${server.apiUrl}/repos/octo-org/model-repo/code-scanning/sarifs: HTTP 401 Bad credentials.`,
     )
     expect(error.message).not.toContain(wrong)
     expect(stdout.filter((l) => l.includes(wrong) && !l.startsWith('::add-mask::'))).toEqual([])
