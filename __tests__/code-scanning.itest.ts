@@ -301,8 +301,11 @@ describe('uploadSarifToCodeScanning against the local code-scanning endpoint', (
     const elapsed = Date.now() - started
     expect(result).toMatchObject({ status: 'uploaded', processingStatus: 'pending' })
     expect(elapsed).toBeLessThan(3000)
-    // 20 + 40 + 80 + 80 + 80 + 80 + 80 + 40 (the rest of 500 ms): 8 polls
-    expect(server.uploads.at(-1)!.polls).toBe(8)
+    // Waits of 20, 40, 80, 80... within 500 ms on the wall clock, the polls' own time included: at most 8
+    // polls (20 + 40 + 80 * 5 + the 40 ms left, were the polls instant), fewer as each takes a few ms.
+    const polls = server.uploads.at(-1)!.polls
+    expect(polls).toBeGreaterThanOrEqual(5)
+    expect(polls).toBeLessThanOrEqual(8)
     expect(
       stdout.some((l) => l.startsWith('::warning::Code scanning had not finished processing')),
     ).toBe(true)
