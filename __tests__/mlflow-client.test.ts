@@ -1,11 +1,10 @@
 // Unit tests of the MLflow client's pure parts and its requests, with a scripted transport injected through
 // the constructor (no network). The retry policy itself is tested in http-client.test.ts.
 import { describe, expect, it, jest } from '@jest/globals'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-const setSecret = jest.fn<(secret: string) => void>()
-const info = jest.fn<(message: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, setSecret, info }))
+jest.unstable_mockModule('@actions/core', () => core)
+const { setSecret } = core
 const { HttpError } = await import('../src/errors.js')
 const { TransportError } = await import('../src/http/transport.js')
 const {
