@@ -57,7 +57,8 @@ async function withProxyEnv<T>(vars: Record<string, string>, fn: () => Promise<T
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-proxy-itest-'))
-  server = await startMlflowServer()
+  // The server must accept the public name in the Host header (MLflow 3 refuses others: DNS rebinding).
+  server = await startMlflowServer({ allowedHosts: [HOST, `${HOST}:5000`] })
   proxy = await startForwardProxy({ [`${HOST}:5000`]: server.port })
   trained = trainModel({
     dataset: IRIS,
