@@ -15,7 +15,7 @@ const {
   LOG_BATCH_LIMITS,
   RUN_ERROR_TAG,
 } = await import('../src/mlflow/client.js')
-const { ERROR_TAG, metricKey } = await import('../src/mlflow/registration.js')
+const { ERROR_TAG, metricKey, classMetricKeys } = await import('../src/mlflow/registration.js')
 const { toYaml } = await import('../src/mlflow/mlmodel.js')
 type TransportRequest = import('../src/http/transport.js').TransportRequest
 
@@ -103,6 +103,24 @@ describe('metricKey and toYaml', () => {
   it('keeps MLflow-legal metric keys', () => {
     expect(metricKey('precision.Iris-setosa')).toBe('precision.Iris-setosa')
     expect(metricKey('f1.äpfel "red"')).toBe('f1._pfel _red_')
+  })
+  it('gives every class its own MLflow-safe key', () => {
+    const long = 'x'.repeat(300)
+    const labels = ['setosa', 'a!', 'a?', 'a_', 'dir/name', long, `${long}y`, '', 'a__1']
+    const keys = classMetricKeys(labels)
+    expect(keys).toEqual([
+      'setosa',
+      'a__1_1',
+      'a__2',
+      'a_',
+      'dir_name_4',
+      `${'x'.repeat(60)}_5`,
+      `${'x'.repeat(60)}_6`,
+      '_7',
+      'a__1',
+    ])
+    expect(new Set(keys).size).toBe(keys.length)
+    for (const k of keys) expect(k).toMatch(/^[A-Za-z0-9_\-. ]{1,70}$/)
   })
   it('writes YAML with quoted strings', () => {
     expect(toYaml({ a: 'x: y', b: [1, 'two', { c: null }], d: {}, e: [] })).toBe(

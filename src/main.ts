@@ -7,12 +7,14 @@ import { buildImage, type BuildResult } from './docker/build-image.js'
 import { evaluateSeverityGate, type SeverityGateDecision } from './gate.js'
 import { SEVERITIES, getInputs } from './inputs.js'
 import type { ScanResult } from './trivy/findings.js'
+import { loadExceptions } from './trivy/exceptions.js'
 import { scanImage } from './trivy/scan-image.js'
 import { renderScanSection } from './trivy/scan-summary.js'
 import { renderModelSection, writeJobSummary } from './summary.js'
 import {
   JOB_SUMMARY_LIMIT_BYTES,
   renderFindingsSection,
+  renderSuppressedSection,
   renderVerdictSection,
 } from './publish/job-summary.js'
 import { recordVerdict, type VerdictRecord } from './publish/mlflow-verdict.js'
@@ -24,6 +26,8 @@ import {
   type Registration,
 } from './mlflow/registration.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
+import { StageTimer, renderStageTimes } from './timing.js'
+import { createWorkDirectory } from './work-directory.js'
 
 /**
  * The pipeline: inputs -> train -> register -> build -> scan -> publish -> gate.
@@ -36,11 +40,22 @@ export async function run(): Promise<void> {
   /** Called with the failure message when any stage or gate fails (e.g. marks the MLflow run FAILED). */
   const failureReporters: ((message: string) => Promise<void>)[] = []
   let failure: unknown
+  const timer = new StageTimer()
 
   try {
     const inputs = getInputs()
     const context = getRunContext()
-    const workDir = path.join(context.runnerTemp, 'mlsecops')
+    const workDir = createWorkDirectory(context.runnerTemp)
+    // Exceptions are read and checked first: a malformed ignore file fails before anything runs.
+    const exceptions =
+      inputs.build && inputs.scan
+        ? loadExceptions({
+            ignoreFiles: inputs.trivyignores,
+            vexFiles: inputs.vex,
+            warningDays: inputs.ignoreExpiryWarningDays,
+            requireReason: inputs.requireIgnoreReason,
+          })
+        : undefined
 
     // --- train ---
     const train: TrainResult = await core.group('Train model', async () => {
@@ -56,6 +71,7 @@ export async function run(): Promise<void> {
       )
       return result
     })
+    timer.lap('train')
     core.setOutput('accuracy', String(train.metrics.accuracy))
     core.setOutput('model-dir', train.modelDir)
     summary.push(renderModelSection(train, inputs.minAccuracy))
@@ -83,6 +99,7 @@ export async function run(): Promise<void> {
           context,
         }),
       )
+      timer.lap('register')
       const registered = registration
       failureReporters.push((message) => registered.fail(message))
       core.setOutput('run-id', registered.runId)
@@ -110,8 +127,10 @@ export async function run(): Promise<void> {
           runId: registration?.runId,
           modelVersion: registration?.modelVersion,
           modelUri: registration?.modelUri,
+          timeoutMs: inputs.buildTimeoutMs,
         }),
       )
+      timer.lap('build')
       core.setOutput('image', build.image)
       core.setOutput('image-id', build.imageId)
       summary.push(renderBuildSection(build))
@@ -131,31 +150,38 @@ export async function run(): Promise<void> {
           reportsDir: path.join(workDir, 'reports'),
           runnerTemp: context.runnerTemp,
           trivyVersion: inputs.trivyVersion,
+          trivyChecksum: inputs.trivyChecksum,
           scanners: inputs.scanners,
           cacheDir: inputs.trivyCacheDir,
-          ignoreFile: inputs.trivyignore,
+          exceptions,
           skipDbUpdate: inputs.trivySkipDbUpdate,
           dbRepositories: inputs.trivyDbRepositories,
           server: inputs.trivyServer,
           timeout: inputs.trivyTimeout,
+          cache: inputs.cache,
         }),
       )
+      timer.lap('scan')
       core.setOutput('json-report', scan.jsonReport)
       core.setOutput('sarif-report', scan.sarifReport)
       for (const severity of SEVERITIES) {
         core.setOutput(severity.toLowerCase(), String(scan.counts[severity]))
       }
+      core.setOutput('suppressed', String(scan.suppressed?.length ?? 0))
       severityGate = evaluateSeverityGate(scan.findings, {
         failOnSeverity: inputs.failOnSeverity,
         ignoreUnfixed: inputs.ignoreUnfixed,
       })
       summary.push(renderScanSection(scan, severityGate))
+      const suppressedSection = renderSuppressedSection(scan)
+      if (suppressedSection) summary.push(suppressedSection)
       if (!severityGate.passed && severityGate.message) gateFailures.push(severityGate.message)
     } else {
       if (build) core.info('scan is false: the image is not scanned.')
       for (const name of [
         'json-report',
         'sarif-report',
+        'suppressed',
         ...SEVERITIES.map((s) => s.toLowerCase()),
       ]) {
         core.setOutput(name, '')
@@ -182,6 +208,8 @@ export async function run(): Promise<void> {
       sarifCategory: inputs.sarifCategory,
       githubToken: inputs.githubToken,
     })
+
+    timer.lap('publish')
 
     // --- gate ---
     // The decision and its output, the verdict in MLflow, the alias only when every gate passed (and nothing
@@ -212,6 +240,7 @@ export async function run(): Promise<void> {
       } catch (error) {
         verdictError = error
       }
+      timer.lap('publish')
     }
     const verdictSection = renderVerdictSection({
       accuracy: train.metrics.accuracy,
@@ -255,6 +284,9 @@ export async function run(): Promise<void> {
     failure = error
   }
 
+  // Where the minutes went: one line under the heading.
+  const stageTimes = renderStageTimes(timer.entries())
+  if (stageTimes) summary.splice(1, 0, stageTimes)
   await writeJobSummary(summary.join('\n\n'))
   if (failure === undefined) return
   const message = errorMessage(failure)
