@@ -179,6 +179,32 @@ describe('HttpClient retries (fake clock)', () => {
     expect(sent).toHaveLength(2)
   })
 
+  it('lets the service classify any answer first, 2xx included, in its own words', async () => {
+    const { client: c, sent } = client(
+      [
+        { status: 200, body: '<html>Sign in</html>', headers: { 'content-type': 'text/html' } },
+        { status: 400, body: 'database is locked' },
+        { status: 200, body: '{"ok": 1}' },
+      ],
+      {
+        classify: (a) =>
+          a.text.startsWith('<html>')
+            ? {
+                detail: `HTTP ${a.status} with an HTML page (${a.method} ${a.path})`,
+                transient: false,
+              }
+            : /database is locked/.test(a.text)
+              ? { detail: 'server busy', transient: true }
+              : undefined,
+      },
+    )
+    await expect(c.request('GET', '/page', { query: { q: 'x' } })).rejects.toThrow(
+      'Svc GET https://svc.example/prefix/page: HTTP 200 with an HTML page (GET /page)',
+    )
+    await expect(c.request('POST', '/w')).resolves.toEqual({ status: 200, body: { ok: 1 } })
+    expect(sent).toHaveLength(3)
+  })
+
   it('retries a cut-off 2xx JSON answer; returns accepted statuses as answers', async () => {
     const { client: c } = client([
       { status: 200, body: '{"a": ' },

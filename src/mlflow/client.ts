@@ -3,7 +3,13 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { HttpError } from '../errors.js'
 import { TimeBudget } from '../http/budget.js'
-import { HttpClient, bodyExcerpt, type HttpAnswer } from '../http/http-client.js'
+import {
+  HttpClient,
+  bodyExcerpt,
+  type AnsweredRequest,
+  type Classified,
+  type HttpAnswer,
+} from '../http/http-client.js'
 import { DEFAULT_RETRY, systemClock, type Clock, type RetryPolicy } from '../http/retry.js'
 import type { Transport } from '../http/transport.js'
 import type { MlflowAuth } from '../inputs.js'
@@ -45,6 +51,8 @@ export interface MlflowClientOptions {
   budgetMs?: number
   /** Answers MLflow gives when overloaded that are worth another try (beyond 408, 429, 5xx). */
   isTransient?: (answer: HttpAnswer) => boolean
+  /** MLflow's own reading of answers (sign-in pages, redirects, overload): see HttpClientOptions.classify. */
+  classify?: (answer: AnsweredRequest) => Classified | undefined
 }
 
 export interface RequestOptions {
@@ -215,6 +223,7 @@ export class MlflowClient {
       timeoutMs: options.timeoutMs ?? 30000,
       budget: this.budget,
       isTransient: options.isTransient,
+      classify: options.classify,
       describeError: describeErrorBody,
       hint: authHint,
     })
