@@ -2,7 +2,6 @@
 // the user, the resource and the permission, the overload answers (retried), and tracking URIs copied from the
 // browser or carrying a query string (never printed). Unit: the client's transport is replaced (no network).
 import { describe, expect, it, jest } from '@jest/globals'
-import type { AxiosResponse } from 'axios'
 
 import * as core from '../__fixtures__/core.js'
 
@@ -14,26 +13,34 @@ const { detectCapabilities, parseRelease, releaseBefore } =
   await import('../src/mlflow/capabilities.js')
 const { parseServiceUrl, redactUrl } = await import('../src/inputs.js')
 
-type Answer = Partial<AxiosResponse<string>>
+type Answer = { status?: number; data?: string; headers?: Record<string, string> }
 
+const BASE = 'https://mlflow.example.com'
+
+/** A client whose transport answers from a script; records what was sent. */
 function scripted(
   answers: Answer[],
   auth: { username?: string; password?: string; token?: string } = {},
 ) {
+  const sent: { method: string; url: string }[] = []
   const client = new MlflowClient({
-    trackingUri: 'https://mlflow.example.com',
+    trackingUri: BASE,
     auth,
     retry: { attempts: 3 },
     sleep: async () => undefined,
+    transport: {
+      send: async (request) => {
+        sent.push({ method: request.method, url: request.url })
+        const next = answers.shift()
+        if (!next) throw new Error('script exhausted')
+        return {
+          status: next.status ?? 200,
+          headers: next.headers ?? {},
+          body: Buffer.from(next.data ?? '{}'),
+        }
+      },
+    },
   })
-  const sent: { method?: string; url?: string }[] = []
-  const http = (client as unknown as { http: { request: unknown } }).http
-  http.request = async (config: { method?: string; url?: string }) => {
-    sent.push(config)
-    const next = answers.shift()
-    if (!next) throw new Error('script exhausted')
-    return { status: 200, statusText: 'OK', headers: {}, data: '{}', ...next }
-  }
   return { client, sent }
 }
 
@@ -55,7 +62,7 @@ describe('one-line errors of the MLflow client', () => {
       { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, data: LOGIN_PAGE },
     ])
     expect(await failure(client.getExperimentByName('iris'))).toBe(
-      "MLflow GET /api/2.0/mlflow/experiments/get-by-name: HTTP 200 with an HTML page where MLflow's JSON API was expected (a sign-in page, a proxy, or a wrong path prefix); if MLflow is served under a path, put it in mlflow-tracking-uri (e.g. https://host/mlflow).",
+      "MLflow GET https://mlflow.example.com/api/2.0/mlflow/experiments/get-by-name: HTTP 200 with an HTML page where MLflow's JSON API was expected (a sign-in page, a proxy, or a wrong path prefix); if MLflow is served under a path, put it in mlflow-tracking-uri (e.g. https://host/mlflow).",
     )
     expect(sent).toHaveLength(1)
   })
@@ -63,7 +70,7 @@ describe('one-line errors of the MLflow client', () => {
   it('an HTML 404 (no API at this address)', async () => {
     const { client } = scripted([{ status: 404, headers: {}, data: LOGIN_PAGE }])
     expect(await failure(client.getExperimentByName('iris'))).toBe(
-      'MLflow GET /api/2.0/mlflow/experiments/get-by-name: HTTP 404 with an HTML page: no MLflow API at this address (a wrong path prefix, or an MLflow server without this call); if MLflow is served under a path, put it in mlflow-tracking-uri (e.g. https://host/mlflow).',
+      'MLflow GET https://mlflow.example.com/api/2.0/mlflow/experiments/get-by-name: HTTP 404 with an HTML page: no MLflow API at this address (a wrong path prefix, or an MLflow server without this call); if MLflow is served under a path, put it in mlflow-tracking-uri (e.g. https://host/mlflow).',
     )
   })
 
@@ -77,7 +84,7 @@ describe('one-line errors of the MLflow client', () => {
     ])
     const message = await failure(client.getExperimentByName('iris'))
     expect(message).toBe(
-      "MLflow GET /api/2.0/mlflow/experiments/get-by-name: HTTP 302 redirect to https://sso.example.com/login?…, likely a sign-in page in front of MLflow; the action needs MLflow's REST API itself: give mlflow-tracking-uri an address that answers the API without a browser sign-in (credentials in mlflow-token or mlflow-username/mlflow-password).",
+      "MLflow GET https://mlflow.example.com/api/2.0/mlflow/experiments/get-by-name: HTTP 302 redirect to https://sso.example.com/login?…, likely a sign-in page in front of MLflow; the action needs MLflow's REST API itself: give mlflow-tracking-uri an address that answers the API without a browser sign-in (credentials in mlflow-token or mlflow-username/mlflow-password).",
     )
     expect(message).not.toContain('s3cr3t')
     expect(sent).toHaveLength(1)
@@ -92,7 +99,7 @@ describe('one-line errors of the MLflow client', () => {
       client.createModelVersion({ name: 'iris-classifier', source: 's', run_id: 'r', tags: [] }),
     )
     expect(message).toBe(
-      "MLflow POST /api/2.0/mlflow/model-versions/create: HTTP 403 permission denied: user 'ci-bot' needs EDIT on registered model 'iris-classifier'; ask an MLflow admin to grant it (README: \"MLflow permissions\").",
+      "MLflow POST https://mlflow.example.com/api/2.0/mlflow/model-versions/create: HTTP 403 permission denied: user 'ci-bot' needs EDIT on registered model 'iris-classifier'; ask an MLflow admin to grant it (README: \"MLflow permissions\").",
     )
   })
 
@@ -106,7 +113,7 @@ describe('one-line errors of the MLflow client', () => {
       client.createRun({ experiment_id: '7', run_name: 'r', start_time: 1, tags: [] }),
     )
     expect(message).toBe(
-      "MLflow POST /api/2.0/mlflow/runs/create: HTTP 403 permission denied: user 'ci-bot' needs EDIT on experiment 'iris' (7); ask an MLflow admin to grant it (README: \"MLflow permissions\").",
+      "MLflow POST https://mlflow.example.com/api/2.0/mlflow/runs/create: HTTP 403 permission denied: user 'ci-bot' needs EDIT on experiment 'iris' (7); ask an MLflow admin to grant it (README: \"MLflow permissions\").",
     )
   })
 
@@ -116,7 +123,7 @@ describe('one-line errors of the MLflow client', () => {
       client.uploadArtifact('mlflow-artifacts:/7/abc/artifacts', 'metrics.json', Buffer.from('{}')),
     )
     expect(message).toBe(
-      'MLflow PUT /api/2.0/mlflow-artifacts/artifacts/7/abc/artifacts/metrics.json: HTTP 403 permission denied: the MLflow user of mlflow-token needs EDIT on experiment 7; ask an MLflow admin to grant it (README: "MLflow permissions").',
+      'MLflow PUT https://mlflow.example.com/api/2.0/mlflow-artifacts/artifacts/7/abc/artifacts/metrics.json: HTTP 403 permission denied: the MLflow user of mlflow-token needs EDIT on experiment 7; ask an MLflow admin to grant it (README: "MLflow permissions").',
     )
   })
 
@@ -143,7 +150,7 @@ describe('one-line errors of the MLflow client', () => {
     expect(sent).toHaveLength(3)
     expect(info).toHaveBeenCalledWith(
       expect.stringMatching(
-        /^MLflow POST \/api\/2\.0\/mlflow\/runs\/set-tag: HTTP 400 server busy: database is locked \(sqlite's write lock\); retry 1 of 2 in \d+ ms$/,
+        /^MLflow POST https:\/\/mlflow\.example\.com\/api\/2\.0\/mlflow\/runs\/set-tag: HTTP 400 server busy: database is locked \(sqlite's write lock\); retry 1 of 2 in \d+ ms$/,
       ),
     )
     expect(isOverloadAnswer(400, 'QueuePool limit of size 5 overflow 10 reached')).toBe(true)
@@ -159,7 +166,7 @@ describe('one-line errors of the MLflow client', () => {
 
   it('other answers keep the generic handling', () => {
     expect(
-      classifyAnswer({ method: 'GET', apiPath: '/x', status: 400, body: '{"error_code":"X"}' }),
+      classifyAnswer({ method: 'GET', path: '/x', status: 400, text: '{"error_code":"X"}' }),
     ).toBeUndefined()
     expect(printableUrl('https://u:p@h.example/p?k=1#f')).toBe('https://h.example/p?…')
   })
@@ -214,7 +221,7 @@ describe('server capabilities', () => {
       version: '2.9.2',
       loggedModels: false,
     })
-    expect(two.sent.map((s) => s.url)).toEqual(['/version'])
+    expect(two.sent.map((s) => s.url)).toEqual([`${BASE}/version`])
     // MLflow answers /version as text/html: read by its body, not taken for a page.
     const three = scripted([
       { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, data: '3.17.2' },
@@ -231,6 +238,9 @@ describe('server capabilities', () => {
       { status: 404, headers: { 'content-type': 'text/html' }, data: LOGIN_PAGE },
     ])
     expect(await detectCapabilities(client, '1')).toEqual({ loggedModels: false })
-    expect(sent.map((s) => s.url)).toEqual(['/version', '/api/2.0/mlflow/logged-models/search'])
+    expect(sent.map((s) => s.url)).toEqual([
+      `${BASE}/version`,
+      `${BASE}/api/2.0/mlflow/logged-models/search`,
+    ])
   })
 })

@@ -29,6 +29,11 @@ export interface MlflowServerOptions {
   workers?: number
   /** The venv of another MLflow release (scripts/compat/mlflow-venv.sh); default MLSECOPS_VENV. */
   venv?: string
+  /**
+   * Host names the server answers besides its own address (MLflow 3 refuses other Host headers with 403
+   * "Invalid Host header"): the public name clients use through a proxy.
+   */
+  allowedHosts?: string[]
 }
 
 export interface MlflowServer {
@@ -148,6 +153,10 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
     '--workers',
     String(options.workers ?? 1),
   ]
+  if (options.allowedHosts) {
+    const hosts = ['localhost', `localhost:${port}`, '127.0.0.1', `127.0.0.1:${port}`]
+    args.push('--allowed-hosts', [...hosts, ...options.allowedHosts].join(','))
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MLFLOW_FLASK_SERVER_SECRET_KEY: crypto.randomBytes(16).toString('hex'),

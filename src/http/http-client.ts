@@ -33,6 +33,19 @@ export interface HttpAnswer {
   text: string
 }
 
+/** An answer with the request it answers, for classify(). */
+export interface AnsweredRequest extends HttpAnswer {
+  method: string
+  /** The path given to request(), without the base URL or query. */
+  path: string
+}
+
+/** A service's verdict on an answer: an error with this text (after "<service> <METHOD> <url>: "). */
+export interface Classified {
+  detail: string
+  transient: boolean
+}
+
 export interface HttpClientOptions {
   /** Name in messages: "MLflow", "GitHub API". */
   service: string
@@ -54,6 +67,12 @@ export interface HttpClientOptions {
   budget?: TimeBudget
   /** Answers this service counts as transient beyond network errors, 408, 429 and 5xx. */
   isTransient?: (answer: HttpAnswer) => boolean
+  /**
+   * Sees every answer first, 2xx and 3xx included (an HTML sign-in page answered 200, a redirect, an
+   * overloaded server's 400): a verdict makes it an error with the service's own words; undefined leaves it
+   * to the default handling.
+   */
+  classify?: (answer: AnsweredRequest) => Classified | undefined
   /** The service's error body: an error code and a readable message. Default: the body on one line. */
   describeError?: (text: string) => { code?: string; message: string }
   /** Advice added to the message of an error answer with this status ('' for none). */
@@ -77,6 +96,10 @@ export interface CallOptions {
   lookup?: () => Promise<unknown>
   /** Sent even when the time budget is spent (ending a run must still reach the server). */
   outsideBudget?: boolean
+  /** Tries in all for this call (the policy's otherwise): ending a run tries longest. */
+  attempts?: number
+  /** The 2xx body as text, not JSON (MLflow's GET /version answers plain text). */
+  text?: boolean
 }
 
 export interface HttpResult<T> {
@@ -142,17 +165,29 @@ export class HttpClient {
 
   /** Sends one request with the bounded retries; 2xx (and `accept`ed statuses) come back parsed. */
   async request<T>(method: string, path: string, call: CallOptions = {}): Promise<HttpResult<T>> {
+    const leave = call.outsideBudget ? undefined : this.budget?.enter()
+    try {
+      return await this.requestWithRetries<T>(method, path, call)
+    } finally {
+      leave?.()
+    }
+  }
+
+  private async requestWithRetries<T>(
+    method: string,
+    path: string,
+    call: CallOptions,
+  ): Promise<HttpResult<T>> {
     const url = this.urlFor(path, call.query)
     const what = `${method} ${redactUrl(url)}`
     const budget = call.outsideBudget ? undefined : this.budget
     let last: FailedTry | undefined
-    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
+    const attempts = call.attempts ?? this.retry.attempts
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       if (last) {
         const delay = backoffDelay(attempt - 1, this.retry, last.retryAfterMs, this.random)
         if (budget && delay >= budget.remainingMs()) throw this.budgetSpent(last.error, budget)
-        core.info(
-          `${last.error.message}; retry ${attempt - 1} of ${this.retry.attempts - 1} in ${delay} ms`,
-        )
+        core.info(`${last.error.message}; retry ${attempt - 1} of ${attempts - 1} in ${delay} ms`)
         await this.clock.sleep(delay)
         if (call.lookup) {
           const found = await call.lookup()
@@ -172,24 +207,23 @@ export class HttpClient {
         call.timeoutMs ?? this.timeoutMs,
         budget ? budget.remainingMs() : Infinity,
       )
-      const outcome = await this.tryOnce<T>(method, url, what, call, timeoutMs)
+      const outcome = await this.tryOnce<T>(method, path, url, call, timeoutMs)
       if (!('error' in outcome)) return outcome
       last = outcome
       if (!outcome.transient) throw outcome.error
     }
     const final = last!.error
-    return Promise.reject(
-      withMessage(final, `${final.message} (gave up after ${this.retry.attempts} tries)`),
-    )
+    return Promise.reject(withMessage(final, `${final.message} (gave up after ${attempts} tries)`))
   }
 
   private async tryOnce<T>(
     method: string,
+    path: string,
     url: string,
-    what: string,
     call: CallOptions,
     timeoutMs: number,
   ): Promise<HttpResult<T> | FailedTry> {
+    const what = `${method} ${redactUrl(url)}`
     const details = { method, url: redactUrl(url) }
     let response: TransportResponse
     try {
@@ -223,7 +257,28 @@ export class HttpClient {
     }
     const status = response.status
     const text = response.body.toString('utf8')
+    const verdict = this.options.classify?.({
+      status,
+      headers: response.headers,
+      text,
+      method,
+      path,
+    })
+    if (verdict) {
+      return {
+        error: new HttpError(
+          this.service,
+          status,
+          undefined,
+          `${this.service} ${what}: ${verdict.detail}`,
+          { ...details, excerpt: bodyExcerpt(text) },
+        ),
+        transient: verdict.transient,
+        retryAfterMs: parseRetryAfter(response.headers['retry-after'], this.clock.now()),
+      }
+    }
     if ((status >= 200 && status < 300) || call.accept?.includes(status)) {
+      if (call.text) return { status, body: text as T }
       if (text.trim() === '') return { status, body: undefined }
       try {
         return { status, body: JSON.parse(text) as T }

@@ -4,7 +4,8 @@ import { oneLine } from '../errors.js'
  * What an MLflow answer that is not MLflow's JSON means, on one line that says what to do: an HTML page (a
  * sign-in page, a proxy, a wrong path prefix), a redirect (SSO in front of the server), a 403 (which user
  * needs which permission on what), and the overload answers of a busy server (transient, unlike other 400s).
- * Pure: the client passes the answer in and throws what comes back. No message carries a query string.
+ * Pure: classifyAnswer is the HTTP client's classify hook (its verdict follows "MLflow <METHOD> <url>: ");
+ * forbiddenDetail also reads the request (the names in its body or query). No message carries a query string.
  */
 
 /** What the client knows that makes a 403 readable: the user, and names for the ids in the request. */
@@ -17,22 +18,28 @@ export interface ErrorContext {
   runExperiments?: Record<string, string>
 }
 
+/** An answer, as the HTTP client's classify hook sees it. */
 export interface AnswerFacts {
   method: string
-  /** The API path, without query string. */
-  apiPath: string
+  /** The API path, without base URL or query string. */
+  path: string
   status: number
-  /** Lower-case header names. */
   headers?: Record<string, unknown>
-  body: string
-  /** The request's JSON body and query (for the names a 403 mentions). */
-  requestBody?: unknown
+  text: string
+}
+
+/** A request, as the 403 reading needs it: its path and the names in its body or query. */
+export interface RequestFacts {
+  method: string
+  path: string
+  body?: unknown
   query?: Record<string, string | number | undefined>
 }
 
+/** The verdict: the text after "MLflow <METHOD> <url>: ", and whether another try may succeed. */
 export interface Classified {
-  message: string
-  retryable: boolean
+  detail: string
+  transient: boolean
 }
 
 /** Overloaded server: SQLAlchemy's pool exhausted, sqlite's write lock. The write was not applied. */
@@ -73,14 +80,11 @@ export function printableUrl(text: string): string {
 }
 
 /**
- * The one-line meaning of an answer this module knows better than the generic handler; undefined when the
- * generic handling (JSON body, error_code, status) applies.
+ * The one-line meaning of an answer this module knows better than the generic handling (a redirect, an HTML
+ * page, a busy server); undefined leaves it to the generic handling (JSON body, error_code, status). A 403 is
+ * read by forbiddenDetail, which needs the request.
  */
-export function classifyAnswer(
-  facts: AnswerFacts,
-  context: ErrorContext = {},
-): Classified | undefined {
-  const what = `MLflow ${facts.method} ${facts.apiPath}`
+export function classifyAnswer(facts: AnswerFacts): Classified | undefined {
   const { status } = facts
   if (status >= 300 && status < 400) {
     const location = facts.headers?.location
@@ -89,31 +93,28 @@ export function classifyAnswer(
         ? ` to ${printableUrl(location)}`
         : ' (no Location)'
     return {
-      message: `${what}: HTTP ${status} redirect${where}, likely a sign-in page in front of MLflow; the action needs MLflow's REST API itself: give mlflow-tracking-uri an address that answers the API without a browser sign-in (credentials in mlflow-token or mlflow-username/mlflow-password).`,
-      retryable: false,
+      detail: `HTTP ${status} redirect${where}, likely a sign-in page in front of MLflow; the action needs MLflow's REST API itself: give mlflow-tracking-uri an address that answers the API without a browser sign-in (credentials in mlflow-token or mlflow-username/mlflow-password).`,
+      transient: false,
     }
-  }
-  if (status === 403) {
-    return { message: `${what}: HTTP 403 ${forbiddenDetail(facts, context)}`, retryable: false }
   }
   if (
     ((status >= 200 && status < 300) || status === 404 || status === 405) &&
-    isHtmlAnswer(facts.headers, facts.body)
+    isHtmlAnswer(facts.headers, facts.text)
   ) {
     const why =
       status === 404 || status === 405
         ? `HTTP ${status} with an HTML page: no MLflow API at this address (a wrong path prefix, or an MLflow server without this call)`
         : `HTTP ${status} with an HTML page where MLflow's JSON API was expected (a sign-in page, a proxy, or a wrong path prefix)`
     return {
-      message: `${what}: ${why}; if MLflow is served under a path, put it in mlflow-tracking-uri (e.g. https://host/mlflow).`,
-      retryable: false,
+      detail: `${why}; if MLflow is served under a path, put it in mlflow-tracking-uri (e.g. https://host/mlflow).`,
+      transient: false,
     }
   }
-  if (isOverloadAnswer(status, facts.body)) {
-    const kind = /database is locked/i.test(facts.body)
+  if (isOverloadAnswer(status, facts.text)) {
+    const kind = /database is locked/i.test(facts.text)
       ? "database is locked (sqlite's write lock)"
       : 'connection pool exhausted (QueuePool limit reached)'
-    return { message: `${what}: HTTP ${status} server busy: ${kind}`, retryable: true }
+    return { detail: `HTTP ${status} server busy: ${kind}`, transient: true }
   }
   return undefined
 }
@@ -131,11 +132,10 @@ function field(source: unknown, key: string): string | undefined {
 
 /** The permission MLflow's basic-auth app checks for this call, and on what (per its request validators). */
 export function neededPermission(
-  facts: AnswerFacts,
+  facts: RequestFacts,
   context: ErrorContext = {},
 ): Needed | undefined {
-  const get = (key: string): string | undefined =>
-    field(facts.requestBody, key) ?? field(facts.query, key)
+  const get = (key: string): string | undefined => field(facts.body, key) ?? field(facts.query, key)
   const experiment = (id: string | undefined): string => {
     if (id === undefined) return 'the experiment'
     const name = context.experimentNames?.[id]
@@ -150,7 +150,7 @@ export function neededPermission(
     const name = get('name')
     return name ? `registered model '${name}'` : 'the registered model'
   }
-  const p = facts.apiPath
+  const p = facts.path
   const m = facts.method.toUpperCase()
   const artifact = /\/mlflow-artifacts\/artifacts\/([^/]+)\//.exec(p)
   if (artifact)
@@ -193,16 +193,25 @@ export function neededPermission(
   return undefined
 }
 
-function forbiddenDetail(facts: AnswerFacts, context: ErrorContext): string {
+/**
+ * What a 403 means for this request, after "HTTP 403 ": who needs which permission on what. `said` is the
+ * server's own text (basic-auth's "Permission denied" adds nothing and is left out).
+ */
+export function forbiddenDetail(
+  request: RequestFacts,
+  said: string,
+  context: ErrorContext = {},
+): string {
   const who = context.user ? `user '${context.user}'` : 'the MLflow user of mlflow-token'
-  const needed = neededPermission(facts, context)
-  const server = oneLine(facts.body.replace(/<[^>]*>/g, ' ')).slice(0, 120)
-  const said = server && !/^permission denied\.?$/i.test(server) ? ` (server: ${server})` : ''
+  const needed = neededPermission(request, context)
+  const server = oneLine(said.replace(/<[^>]*>/g, ' ')).slice(0, 120)
+  const note =
+    server && !/^(permission denied|forbidden)\.?$/i.test(server) ? ` (server: ${server})` : ''
   if (!needed)
-    return `permission denied: ${who} lacks a permission for this call${said}; see "MLflow permissions" in the README.`
+    return `permission denied: ${who} lacks a permission for this call${note}; see "MLflow permissions" in the README.`
   const action =
     needed.permission === 'CREATE'
       ? `may not create ${needed.resource}`
       : `needs ${needed.permission} on ${needed.resource}`
-  return `permission denied: ${who} ${action}${said}; ask an MLflow admin to grant it (README: "MLflow permissions").`
+  return `permission denied: ${who} ${action}${note}; ask an MLflow admin to grant it (README: "MLflow permissions").`
 }
