@@ -5,6 +5,7 @@
 // every row (numbers for numeric labels), and with MLSECOPS_COMPAT_SERVE=1 `mlflow models serve` answering the
 // same. Releases: MLSECOPS_COMPAT_RELEASES (default one 2.x and one 3.x: 2.9.2,3.17.2; venvs made by
 // scripts/stack/install.sh); `npm run compat` runs all six and prints the table from MLSECOPS_COMPAT_OUT.
+// MLSECOPS_COMPAT_SCREENSHOT=FILE.png photographs the 3.x version page with headless Chromium (Debian's).
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -296,6 +297,25 @@ describe.each(RELEASES)('MLflow %s server', (release) => {
       expect(v2.predictions).toEqual(numericLabels)
       expect(v2.predictions.every((p) => typeof p === 'number')).toBe(true)
       row.pyfunc = `${v1.predictions.length + v2.predictions.length}/${stringLabels.length + numericLabels.length}`
+      const shot = process.env.MLSECOPS_COMPAT_SCREENSHOT
+      if (shot && !release.startsWith('2.')) {
+        // The version page in the MLflow UI, photographed by Debian's headless Chromium (look at it; it stays
+        // out of the repository): the verdict in the description, above the tags.
+        const result = spawnSync(
+          'chromium',
+          [
+            '--headless',
+            '--no-sandbox',
+            `--screenshot=${shot}`,
+            '--window-size=1400,1000',
+            '--virtual-time-budget=15000',
+            `${url}/#/models/iris-compat/versions/2`,
+          ],
+          { encoding: 'utf8', timeout: 120000 },
+        )
+        expect(fs.existsSync(shot)).toBe(true)
+        row.screenshot = result.status === 0 ? shot : `chromium exit ${result.status}`
+      }
       if (SERVE) {
         expect(checked.served).toEqual(numericLabels)
         row.serve = `${checked.served!.length}/${numericLabels.length}`

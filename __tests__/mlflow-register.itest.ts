@@ -28,7 +28,8 @@ import {
 // Starting MLflow takes ~10 s; a run with retries, seconds.
 jest.setTimeout(300000)
 
-const IRIS = path.join(REPO_ROOT, 'model', 'iris.csv')
+/** The example dataset, copied into the workspace (path inputs are confined to it). */
+let IRIS: string
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678'
 
 let tmp: string
@@ -63,7 +64,7 @@ async function runAction(
   Object.assign(process.env, {
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_WORKSPACE: dir,
+    GITHUB_WORKSPACE: tmp,
     GITHUB_REPOSITORY: 'acme/iris',
     GITHUB_SHA: SHA,
     GITHUB_REF: 'refs/heads/main',
@@ -191,6 +192,8 @@ function writeNoisyCsv(file: string): void {
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-itest-'))
+  IRIS = path.join(tmp, 'iris.csv')
+  fs.copyFileSync(path.join(REPO_ROOT, 'model', 'iris.csv'), IRIS)
   server = await startMlflowServer()
 }, 180000)
 
