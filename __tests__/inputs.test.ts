@@ -8,8 +8,8 @@ const actual = await import('@actions/core')
 const setSecret = jest.fn<(secret: string) => void>()
 jest.unstable_mockModule('@actions/core', () => ({ ...actual, setSecret }))
 const { ConfigurationError } = await import('../src/errors.js')
-const { INPUT_DEFAULTS, getInputs, redactUrl, isImageReference, toImageRepository } =
-  await import('../src/inputs.js')
+const { INPUT_DEFAULTS, getInputs, redactUrl } = await import('../src/inputs.js')
+const { isImageReference, toImageRepository } = await import('../src/docker/image-reference.js')
 type InputName = keyof typeof INPUT_DEFAULTS
 
 const ROOT = process.cwd()

@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { evaluateSeverityGate } from '../src/gate.js'
-import { SEVERITIES, type Severity } from '../src/inputs.js'
+import { SEVERITIES, type Severity } from '../src/trivy/findings.js'
 import {
   JOB_SUMMARY_LIMIT_BYTES,
   TOP_FINDINGS,
@@ -168,13 +168,13 @@ describe('findings section', () => {
     const text = renderFindingsSection(scanOf(SMALL), { budgetBytes: JOB_SUMMARY_LIMIT_BYTES })
     const rows = text.split('\n').filter((l) => /^\| (HIGH|MEDIUM) /.test(l))
     expect(rows[0]).toContain('[CVE-2099-1002](https://avd.aquasec.com/nvd/cve-2099-1002)')
-    expect(rows[0]).toContain('| 3.0.21-1~deb12u1 |')
+    expect(rows[0]).toContain('| 3.0.21-1\\~deb12u1 |')
     expect(rows.at(-1)).toContain('CVE-2099-1004')
     expect(rows.at(-1)).toContain('| no fix |')
     expect(text).not.toContain('<script>')
     expect(text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; \\| a pipe')
     expect(text).not.toContain('javascript:')
-    expect(text).toContain('| /app/deploy_key.pem:1 |')
+    expect(text).toContain('| /app/deploy\\_key.pem:1 |')
     expect(text).not.toContain('<details>') // five findings: all in the open
   })
 
@@ -254,7 +254,7 @@ describe('verdict section', () => {
       artifact: { status: 'off' },
     })
     expect(text).toContain(
-      '| Model accuracy | **failed** | holdout accuracy 0.5 < min-accuracy 0.9 |',
+      '| Model accuracy | **failed** | holdout accuracy 0.5 &lt; min-accuracy 0.9 |',
     )
     expect(text).toContain('| Image scan | not scanned | build or scan is false |')
     expect(text).toContain('MLflow: no verdict recorded (register was skipped).')

@@ -2,6 +2,9 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ConfigurationError } from './errors.js'
+import { isImageReference, toImageRepository } from './docker/image-reference.js'
+import type { MlflowAuth } from './mlflow/client.js'
+import { SCANNERS, SEVERITIES, type Scanner, type Severity } from './trivy/findings.js'
 
 /**
  * Every input of action.yml, with the same default action.yml declares. The runner fills these in before it
@@ -47,17 +50,6 @@ export const INPUT_DEFAULTS = {
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
-
-export const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const
-export type Severity = (typeof SEVERITIES)[number]
-export const SCANNERS = ['vuln', 'secret', 'misconfig', 'license'] as const
-export type Scanner = (typeof SCANNERS)[number]
-
-export interface MlflowAuth {
-  username?: string
-  password?: string
-  token?: string
-}
 
 export interface Inputs {
   /** Absolute path of the CSV, or '' for the built-in Iris data. */
@@ -223,27 +215,6 @@ export function redactUrl(text: string): string {
   return `${scheme}***${text.slice(at)}`
 }
 
-/**
- * Docker image reference: [host[:port]/]path[:tag][@digest], lowercase path components, as the
- * distribution reference grammar allows.
- */
-const IMAGE_REFERENCE =
-  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
-
-export function isImageReference(value: string): boolean {
-  return value.length <= 255 && IMAGE_REFERENCE.test(value)
-}
-
-/** Turns a repository or model name into something valid as a Docker repository path component. */
-export function toImageRepository(name: string): string {
-  const cleaned = name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
-    .replace(/[._-]{2,}/g, '-')
-  return cleaned === '' ? 'mlsecops-model' : cleaned
-}
-
 export function splitList(value: string): string[] {
   return value
     .split(/[,\n]/)
@@ -281,29 +252,38 @@ function checkDatasetSize(file: string, shown: string, maxMb: number): void {
   }
 }
 
-/** Reads and validates every input once. Throws ConfigurationError naming the input, the value and the fix. */
-export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
-  const workspace = env.GITHUB_WORKSPACE || process.cwd()
-  const repoName = (env.GITHUB_REPOSITORY ?? '').split('/')[1] ?? ''
+type TrainInputs = Pick<
+  Inputs,
+  'dataset' | 'maxDatasetBytes' | 'targetColumn' | 'testSize' | 'seed' | 'minAccuracy'
+>
 
+function readTrainInputs(workspace: string): TrainInputs {
   const datasetRaw = readInput('dataset').trim()
   const maxDatasetMb = parseNumber('max-dataset-mb', readInput('max-dataset-mb'), {
     min: 1,
     max: 4096,
     integer: true,
   })
-  const maxDatasetBytes = maxDatasetMb * 1024 * 1024
   if (datasetRaw !== '')
     checkDatasetSize(resolvePath(workspace, datasetRaw), datasetRaw, maxDatasetMb)
-  const testSize = parseNumber('test-size', readInput('test-size'), {
-    min: 0,
-    max: 1,
-    minExclusive: true,
-    maxExclusive: true,
-  })
-  const seed = parseNumber('seed', readInput('seed'), { min: 0, max: 2 ** 32 - 1, integer: true })
-  const minAccuracy = parseNumber('min-accuracy', readInput('min-accuracy'), { min: 0, max: 1 })
+  return {
+    dataset: datasetRaw === '' ? '' : resolvePath(workspace, datasetRaw),
+    maxDatasetBytes: maxDatasetMb * 1024 * 1024,
+    targetColumn: readInput('target-column').trim(),
+    testSize: parseNumber('test-size', readInput('test-size'), {
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      maxExclusive: true,
+    }),
+    seed: parseNumber('seed', readInput('seed'), { min: 0, max: 2 ** 32 - 1, integer: true }),
+    minAccuracy: parseNumber('min-accuracy', readInput('min-accuracy'), { min: 0, max: 1 }),
+  }
+}
 
+type MlflowInputs = Pick<Inputs, 'mlflowTrackingUri' | 'mlflowExperiment' | 'mlflowAuth'>
+
+function readMlflowInputs(env: NodeJS.ProcessEnv): MlflowInputs {
   const mlflowTrackingUri = parseServiceUrl(
     'mlflow-tracking-uri',
     readInput('mlflow-tracking-uri') || env.MLFLOW_TRACKING_URI || '',
@@ -320,7 +300,14 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   if (mlflowAuth.password && !mlflowAuth.username) {
     fail('mlflow-username', '', 'set it too when mlflow-password is set (basic auth needs both)')
   }
+  return { mlflowTrackingUri, mlflowExperiment, mlflowAuth }
+}
 
+type ModelInputs = Pick<Inputs, 'modelName' | 'modelAlias' | 'image'>
+
+/** The registered model's name and alias, and the image named after it. */
+function readModelInputs(env: NodeJS.ProcessEnv): ModelInputs {
+  const repoName = (env.GITHUB_REPOSITORY ?? '').split('/')[1] ?? ''
   const modelName = readInput('model-name').trim() || repoName || 'mlsecops-model'
   if (!MODEL_NAME.test(modelName)) {
     fail(
@@ -344,7 +331,6 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'MLflow reserves "latest" and "v<number>"; choose another alias',
     )
   }
-
   const sha = env.GITHUB_SHA ?? ''
   const imageRaw = readInput('image').trim()
   const image = imageRaw || `${toImageRepository(modelName)}:${sha ? sha.slice(0, 7) : 'latest'}`
@@ -355,67 +341,66 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'use a Docker image reference such as name:tag or registry/name:tag (lowercase name)',
     )
   }
+  return { modelName, modelAlias, image }
+}
 
+type BuildInputs = Pick<Inputs, 'build' | 'dockerfile' | 'context' | 'buildArgs'>
+
+function readBuildInputs(workspace: string): BuildInputs {
+  return {
+    build: parseBoolean('build', readInput('build')),
+    dockerfile: resolvePath(workspace, readInput('dockerfile').trim() || 'Dockerfile'),
+    context: resolvePath(workspace, readInput('context').trim() || '.'),
+    buildArgs: parseBuildArgs(readInput('build-args')),
+  }
+}
+
+type ScanInputs = Pick<
+  Inputs,
+  | 'scan'
+  | 'trivyVersion'
+  | 'scanners'
+  | 'failOnSeverity'
+  | 'ignoreUnfixed'
+  | 'trivyignore'
+  | 'trivyCacheDir'
+  | 'trivySkipDbUpdate'
+  | 'trivyDbRepositories'
+  | 'trivyServer'
+  | 'trivyTimeout'
+>
+
+/** The ignore file: the input, else the workspace's .trivyignore when there is one. */
+function readTrivyignore(workspace: string): string {
+  const given = readInput('trivyignore').trim()
+  if (given === '') {
+    const found = path.join(workspace, '.trivyignore')
+    return fs.existsSync(found) ? found : ''
+  }
+  const file = resolvePath(workspace, given)
+  if (!fs.existsSync(file))
+    fail('trivyignore', given, 'the file does not exist; fix the path or leave it empty')
+  return file
+}
+
+function readScanInputs(env: NodeJS.ProcessEnv, workspace: string): ScanInputs {
   const trivyVersion = readInput('trivy-version').trim().replace(/^v/, '')
   if (!/^\d+\.\d+\.\d+$/.test(trivyVersion))
     fail('trivy-version', trivyVersion, 'use a release such as 0.74.0')
-
-  const trivyignoreRaw = readInput('trivyignore').trim()
-  let trivyignore = ''
-  if (trivyignoreRaw !== '') {
-    trivyignore = resolvePath(workspace, trivyignoreRaw)
-    if (!fs.existsSync(trivyignore))
-      fail('trivyignore', trivyignoreRaw, 'the file does not exist; fix the path or leave it empty')
-  } else if (fs.existsSync(path.join(workspace, '.trivyignore'))) {
-    trivyignore = path.join(workspace, '.trivyignore')
-  }
-
   const trivyTimeout = readInput('trivy-timeout').trim()
   if (!/^(\d+h)?(\d+m)?(\d+s)?$/.test(trivyTimeout) || trivyTimeout === '') {
     fail('trivy-timeout', trivyTimeout, 'use a duration such as 10m, 90s or 1h')
   }
-
-  const artifactName = readInput('artifact-name').trim()
-  if (artifactName === '' || ARTIFACT_NAME_FORBIDDEN.test(artifactName)) {
-    fail('artifact-name', artifactName, 'give a name without " : < > | * ? \\ / or line breaks')
-  }
-
-  const sarifCategory = readInput('sarif-category').trim()
-  if (sarifCategory === '') fail('sarif-category', '', 'give a category name')
-
-  const githubToken = readInput('github-token') || env.GITHUB_TOKEN || ''
-  if (githubToken) core.setSecret(githubToken)
-
+  const toolCache = env.RUNNER_TOOL_CACHE || path.join(env.RUNNER_TEMP || '/tmp', 'tool-cache')
   const trivyCacheDir =
-    readInput('trivy-cache-dir').trim() ||
-    path.join(
-      env.RUNNER_TOOL_CACHE || path.join(env.RUNNER_TEMP || '/tmp', 'tool-cache'),
-      'mlsecops-trivy',
-    )
-
+    readInput('trivy-cache-dir').trim() || path.join(toolCache, 'mlsecops-trivy')
   return {
-    dataset: datasetRaw === '' ? '' : resolvePath(workspace, datasetRaw),
-    maxDatasetBytes,
-    targetColumn: readInput('target-column').trim(),
-    testSize,
-    seed,
-    minAccuracy,
-    mlflowTrackingUri,
-    mlflowExperiment,
-    mlflowAuth,
-    modelName,
-    modelAlias,
-    build: parseBoolean('build', readInput('build')),
-    dockerfile: resolvePath(workspace, readInput('dockerfile').trim() || 'Dockerfile'),
-    context: resolvePath(workspace, readInput('context').trim() || '.'),
-    image,
-    buildArgs: parseBuildArgs(readInput('build-args')),
     scan: parseBoolean('scan', readInput('scan')),
     trivyVersion,
     scanners: parseScanners(readInput('scanners')),
     failOnSeverity: parseSeverity(readInput('fail-on-severity')),
     ignoreUnfixed: parseBoolean('ignore-unfixed', readInput('ignore-unfixed')),
-    trivyignore,
+    trivyignore: readTrivyignore(workspace),
     trivyCacheDir: resolvePath(workspace, trivyCacheDir),
     trivySkipDbUpdate: parseBoolean('trivy-skip-db-update', readInput('trivy-skip-db-update')),
     trivyDbRepositories: splitList(readInput('trivy-db-repository')),
@@ -425,6 +410,29 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'give the server URL alone',
     ),
     trivyTimeout,
+  }
+}
+
+type PublishInputs = Pick<
+  Inputs,
+  | 'uploadArtifact'
+  | 'artifactName'
+  | 'retentionDays'
+  | 'uploadSarif'
+  | 'sarifCategory'
+  | 'githubToken'
+>
+
+function readPublishInputs(env: NodeJS.ProcessEnv): PublishInputs {
+  const artifactName = readInput('artifact-name').trim()
+  if (artifactName === '' || ARTIFACT_NAME_FORBIDDEN.test(artifactName)) {
+    fail('artifact-name', artifactName, 'give a name without " : < > | * ? \\ / or line breaks')
+  }
+  const sarifCategory = readInput('sarif-category').trim()
+  if (sarifCategory === '') fail('sarif-category', '', 'give a category name')
+  const githubToken = readInput('github-token') || env.GITHUB_TOKEN || ''
+  if (githubToken) core.setSecret(githubToken)
+  return {
     uploadArtifact: parseBoolean('upload-artifact', readInput('upload-artifact')),
     artifactName,
     retentionDays: parseNumber('retention-days', readInput('retention-days'), {
@@ -435,5 +443,21 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     uploadSarif: parseBoolean('upload-sarif', readInput('upload-sarif')),
     sarifCategory,
     githubToken,
+  }
+}
+
+/**
+ * Reads and validates every input once, one area at a time in the pipeline's order (train, MLflow, model and
+ * image, build, scan, publish). Throws ConfigurationError naming the input, the value and the fix.
+ */
+export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd()
+  return {
+    ...readTrainInputs(workspace),
+    ...readMlflowInputs(env),
+    ...readModelInputs(env),
+    ...readBuildInputs(workspace),
+    ...readScanInputs(env, workspace),
+    ...readPublishInputs(env),
   }
 }

@@ -5,7 +5,13 @@ import * as http from 'node:http'
 import * as https from 'node:https'
 import * as path from 'node:path'
 import { HttpError, oneLine } from '../errors.js'
-import type { MlflowAuth } from '../inputs.js'
+
+/** Basic auth (username and password) or a bearer token, from the mlflow-* inputs or MLFLOW_TRACKING_*. */
+export interface MlflowAuth {
+  username?: string
+  password?: string
+  token?: string
+}
 
 /**
  * The one client of the MLflow REST API. Every request goes through request(): it adds auth, applies the

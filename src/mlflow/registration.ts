@@ -5,11 +5,11 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { RunContext } from '../context.js'
 import { HttpError, errorMessage } from '../errors.js'
-import type { MlflowAuth } from '../inputs.js'
 import type { TrainResult } from '../train/train-stage.js'
 import {
   MlflowClient,
   type DatasetInput,
+  type MlflowAuth,
   type Experiment,
   type Metric,
   type ModelVersion,
@@ -451,13 +451,4 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
     }
     throw error
   }
-}
-
-/** The job summary section: the run and the version, linked into the MLflow UI. */
-export function renderRegistrationSection(registration: Registration): string {
-  const r = registration
-  return [
-    '### MLflow',
-    `Run [${r.runName}](${r.runUrl}) in experiment **${r.experimentName}** registered [${r.modelName} version ${r.modelVersion}](${r.versionUrl}) (\`${r.modelUri}\`).`,
-  ].join('\n')
 }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { runCommand } from '../docker/command.js'
 import { ScannerError, errorMessage, oneLine } from '../errors.js'
-import type { Scanner } from '../inputs.js'
+import type { Scanner } from './findings.js'
 import {
   dbCacheKeys,
   dbDirectory,
