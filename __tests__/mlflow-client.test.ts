@@ -15,7 +15,7 @@ const {
   DEFAULT_RETRY,
   LOG_BATCH_LIMITS,
 } = await import('../src/mlflow/client.js')
-const { metricKey } = await import('../src/mlflow/registration.js')
+const { metricKey, classMetricKeys } = await import('../src/mlflow/registration.js')
 const { toYaml } = await import('../src/mlflow/mlmodel.js')
 
 type Answer = Partial<AxiosResponse<string>> | Error
@@ -124,6 +124,24 @@ describe('metricKey and toYaml', () => {
   it('keeps MLflow-legal metric keys', () => {
     expect(metricKey('precision.Iris-setosa')).toBe('precision.Iris-setosa')
     expect(metricKey('f1.äpfel "red"')).toBe('f1._pfel _red_')
+  })
+  it('gives every class its own MLflow-safe key', () => {
+    const long = 'x'.repeat(300)
+    const labels = ['setosa', 'a!', 'a?', 'a_', 'dir/name', long, `${long}y`, '', 'a__1']
+    const keys = classMetricKeys(labels)
+    expect(keys).toEqual([
+      'setosa',
+      'a__1_1',
+      'a__2',
+      'a_',
+      'dir_name_4',
+      `${'x'.repeat(60)}_5`,
+      `${'x'.repeat(60)}_6`,
+      '_7',
+      'a__1',
+    ])
+    expect(new Set(keys).size).toBe(keys.length)
+    for (const k of keys) expect(k).toMatch(/^[A-Za-z0-9_\-. ]{1,70}$/)
   })
   it('writes YAML with quoted strings', () => {
     expect(toYaml({ a: 'x: y', b: [1, 'two', { c: null }], d: {}, e: [] })).toBe(

@@ -11,7 +11,6 @@ import { SEVERITIES, type Severity } from '../src/trivy/findings.js'
 import {
   JOB_SUMMARY_LIMIT_BYTES,
   TOP_FINDINGS,
-  cellText,
   fitJobSummary,
   renderFindingsSection,
   renderScannerTable,
@@ -321,6 +320,7 @@ describe('verdict tags', () => {
       scan_medium: '1',
       scan_low: '0',
       scan_unknown: '0',
+      scan_suppressed: '0',
       scan_fail_on_severity: 'HIGH',
       trivy_version: '0.74.0',
       trivy_db_updated_at: '2026-11-20T06:00:00Z',
@@ -343,9 +343,5 @@ describe('verdict tags', () => {
   it('a long reason is cut to fit an MLflow tag value', () => {
     const tags = verdictTags({ gatePassed: false, gateFailures: ['x'.repeat(20_000)] })
     expect(tags.find((t) => t.key === 'gate_reason')!.value.length).toBe(5000)
-  })
-
-  it('cellText escapes what would break a table or inject HTML', () => {
-    expect(cellText('a|b\n<c>&')).toBe('a\\|b &lt;c&gt;&amp;')
   })
 })

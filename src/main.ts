@@ -4,7 +4,7 @@ import { buildStage } from './stages/build.js'
 import { getStageContext } from './stages/context.js'
 import { publishStage } from './stages/publish.js'
 import { registerStage } from './stages/register.js'
-import { scanStage } from './stages/scan.js'
+import { readExceptions, scanStage } from './stages/scan.js'
 import { trainStage } from './stages/train.js'
 import { verdictStage } from './stages/verdict.js'
 
@@ -19,21 +19,25 @@ export async function run(): Promise<void> {
   let failure: unknown
   try {
     const inputs = getInputs()
+    // Read and checked first: a malformed ignore file fails before anything runs.
+    const exceptions = readExceptions(inputs)
     const ctx = getStageContext()
 
-    const train = await pipeline.run('Train model', () => trainStage(inputs, ctx))
-    const registration = await pipeline.run('Register in MLflow', () =>
+    const train = await pipeline.run('train', 'Train model', () => trainStage(inputs, ctx))
+    const registration = await pipeline.run('register', 'Register in MLflow', () =>
       registerStage(inputs, ctx, train),
     )
     if (registration) pipeline.onFailure((message) => registration.fail(message))
-    const build = await pipeline.run('Build image', () =>
+    const build = await pipeline.run('build', 'Build image', () =>
       buildStage(inputs, ctx, { train, registration }),
     )
-    const scan = await pipeline.run('Scan image with Trivy', () => scanStage(inputs, ctx, build))
-    const published = await pipeline.run('Publish reports', () =>
+    const scan = await pipeline.run('scan', 'Scan image with Trivy', () =>
+      scanStage(inputs, ctx, { build, exceptions }),
+    )
+    const published = await pipeline.run('publish', 'Publish reports', () =>
       publishStage(inputs, ctx, { train, registration, build, scan }),
     )
-    await pipeline.run('Record the verdict', () =>
+    await pipeline.run('verdict', 'Record the verdict', () =>
       verdictStage(inputs, {
         train,
         registration,

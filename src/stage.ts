@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { ConfigurationError, GateError, errorMessage } from './errors.js'
 import { writeJobSummary } from './summary.js'
+import { StageTimer, renderStageTimes } from './timing.js'
 
 /**
  * One shape for every stage of the pipeline. A stage is a function `(input, ctx) => Promise<Stage<T>>`: it
@@ -32,10 +33,18 @@ export class Pipeline {
   readonly gateFailures: string[] = []
   readonly deferred: unknown[] = []
   private readonly reporters: FailureReporter[] = []
+  private readonly timer: StageTimer
 
-  /** Runs one stage inside a log group and takes its outputs, summary, gate failures and deferred error. */
-  async run<T>(title: string, stage: () => Promise<Stage<T>>): Promise<T> {
-    const done = await core.group(title, stage)
+  constructor(now?: () => number) {
+    this.timer = new StageTimer(now)
+  }
+
+  /**
+   * Runs one stage inside a log group titled `title`, timed under `name` (the summary's time per stage, also
+   * when it throws), and takes its outputs, summary, gate failures and deferred error.
+   */
+  async run<T>(name: string, title: string, stage: () => Promise<Stage<T>>): Promise<T> {
+    const done = await this.timer.time(name, () => core.group(title, stage))
     for (const [name, value] of Object.entries(done.outputs ?? {})) core.setOutput(name, value)
     if (done.summary) this.sections.push(done.summary)
     this.gateFailures.push(...(done.gateFailures ?? []))
@@ -80,7 +89,10 @@ export class Pipeline {
    * line. A user mistake or a gate is its message alone; anything else is prefixed with its error type.
    */
   async finish(failure: unknown): Promise<void> {
-    await writeJobSummary(this.sections.join('\n\n'))
+    // Where the minutes went: one line under the heading.
+    const times = renderStageTimes(this.timer.entries())
+    const [heading, ...rest] = this.sections
+    await writeJobSummary([heading, ...(times ? [times] : []), ...rest].join('\n\n'))
     if (failure === undefined) return
     const message = errorMessage(failure)
     for (const report of this.reporters) {

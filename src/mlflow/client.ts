@@ -105,6 +105,7 @@ export interface ModelVersion {
   source: string
   run_id?: string
   status_message?: string
+  description?: string
   tags?: Tag[]
 }
 
@@ -646,6 +647,14 @@ export class MlflowClient {
       query: { filter, max_results: 200 },
     })
     return r.model_versions ?? []
+  }
+
+  async updateModelVersionDescription(
+    name: string,
+    version: string,
+    description: string,
+  ): Promise<void> {
+    await this.api('PATCH', 'model-versions/update', { body: { name, version, description } })
   }
 
   async setModelVersionTags(name: string, version: string, tags: Tag[]): Promise<void> {

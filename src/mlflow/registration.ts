@@ -72,6 +72,29 @@ export function metricKey(text: string): string {
   return text.replace(/[^A-Za-z0-9_\-./ ]/g, '_')
 }
 
+/** Classes whose metrics are logged one by one; all of them are in metrics.json (an artifact). */
+export const PER_CLASS_METRICS_LIMIT = 100
+const CLASS_KEY_LENGTH = 60
+
+/**
+ * One MLflow-safe key part per class label, unique: characters MLflow refuses (and '/', which it reads as a
+ * path) become '_', long labels are cut, and a key that was changed or would repeat another gets the class's
+ * position (`a__1`, `a__2` for labels `a!` and `a?`). The real labels stay in metrics.json.
+ */
+export function classMetricKeys(labels: readonly string[]): string[] {
+  const plain = labels.map((l) => l.replace(/[^A-Za-z0-9_\-. ]/g, '_').slice(0, CLASS_KEY_LENGTH))
+  // Class labels are distinct, so the ones that are already legal keys keep them.
+  const kept = plain.map((k, i) => k === labels[i] && k.trim() !== '')
+  const used = new Set(plain.filter((_k, i) => kept[i]))
+  return plain.map((k, i) => {
+    if (kept[i]) return k
+    let key = `${k}_${i}`
+    while (used.has(key)) key = `${key}_${i}`
+    used.add(key)
+    return key
+  })
+}
+
 function short(sha: string): string {
   return sha.slice(0, 7)
 }
@@ -124,6 +147,7 @@ export function runParams(train: TrainResult): Tag[] {
 /** Metrics: every holdout metric, per class too. */
 export function runMetrics(train: TrainResult, timestamp: number): Metric[] {
   const m = train.metrics
+  const keys = classMetricKeys(m.perClass.map((c) => c.label))
   const metric = (key: string, value: number): Metric => ({
     key: metricKey(key),
     value,
@@ -137,12 +161,15 @@ export function runMetrics(train: TrainResult, timestamp: number): Metric[] {
     metric('f1_macro', m.f1Macro),
     metric('train_size', m.trainSize),
     metric('test_size', m.testSize),
-    ...m.perClass.flatMap((c) => [
-      metric(`precision.${c.label}`, c.precision),
-      metric(`recall.${c.label}`, c.recall),
-      metric(`f1.${c.label}`, c.f1),
-      metric(`support.${c.label}`, c.support),
-    ]),
+    // Per class up to PER_CLASS_METRICS_LIMIT classes (thousands of classes would be thousands of requests).
+    ...m.perClass
+      .slice(0, PER_CLASS_METRICS_LIMIT)
+      .flatMap((c, i) => [
+        metric(`precision.${keys[i]}`, c.precision),
+        metric(`recall.${keys[i]}`, c.recall),
+        metric(`f1.${keys[i]}`, c.f1),
+        metric(`support.${keys[i]}`, c.support),
+      ]),
   ]
 }
 

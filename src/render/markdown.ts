@@ -56,9 +56,7 @@ export function join(...cells: Cell[]): Markup {
  * backticks in the text; table pipes are backslash-escaped (GitHub reads them before the span).
  */
 export function code(text: string | number): Markup {
-  const inner = String(text)
-    .replace(CONTROL, ' ')
-    .replace(/\|/g, '\\|')
+  const inner = String(text).replace(CONTROL, ' ').replace(/\|/g, '\\|')
   const longest = Math.max(0, ...(inner.match(/`+/g) ?? []).map((run) => run.length))
   const fence = '`'.repeat(longest + 1)
   const pad = inner.startsWith('`') || inner.endsWith('`') ? ' ' : ''

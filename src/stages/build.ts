@@ -9,7 +9,7 @@ import type { StageContext } from './context.js'
 
 export type BuildStageInput = Pick<
   Inputs,
-  'build' | 'dockerfile' | 'context' | 'image' | 'buildArgs' | 'modelName'
+  'build' | 'dockerfile' | 'context' | 'image' | 'buildArgs' | 'buildTimeoutMs' | 'modelName'
 >
 
 /** Builds the model's image with the runner's Docker, labelled with the commit, run and version. */
@@ -37,6 +37,7 @@ export async function buildStage(
     runId: registration?.runId,
     modelVersion: registration?.modelVersion,
     modelUri: registration?.modelUri,
+    timeoutMs: input.buildTimeoutMs,
   })
   return {
     result: build,
