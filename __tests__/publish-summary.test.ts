@@ -173,7 +173,7 @@ describe('findings section', () => {
     expect(text).not.toContain('<script>')
     expect(text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; \\| a pipe')
     expect(text).not.toContain('javascript:')
-    expect(text).toContain('| /app/deploy\\_key.pem:1 |')
+    expect(text).toContain('| /app/deploy_key.pem:1 |')
     expect(text).not.toContain('<details>') // five findings: all in the open
   })
 

@@ -33,10 +33,18 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g
 export function escape(text: string | number | undefined): string {
   return String(text ?? '')
     .replace(CONTROL, ' ')
-    .replace(/[\\`*_[\]#|~]/g, '\\$&')
+    .replace(/[\\`*[\]#|~]/g, '\\$&')
+    .replace(/_+/g, escapeUnderscores)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
+}
+
+/** Underscores inside a word (deploy_key, not_affected) are never emphasis in GFM; others are escaped. */
+function escapeUnderscores(run: string, offset: number, text: string): string {
+  const word = /[A-Za-z0-9]/
+  const inside = word.test(text[offset - 1] ?? '') && word.test(text[offset + run.length] ?? '')
+  return inside ? run : run.replace(/_/g, '\\_')
 }
 
 /** Renders a cell: text escaped, numbers as they are, markup passed through (folded onto one line). */
