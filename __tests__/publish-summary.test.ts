@@ -321,6 +321,7 @@ describe('verdict tags', () => {
       scan_medium: '1',
       scan_low: '0',
       scan_unknown: '0',
+      scan_suppressed: '0',
       scan_fail_on_severity: 'HIGH',
       trivy_version: '0.74.0',
       trivy_db_updated_at: '2026-11-20T06:00:00Z',

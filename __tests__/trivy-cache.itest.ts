@@ -72,7 +72,6 @@ function options(image: string, overrides: Partial<ScanOptions> = {}): ScanOptio
     trivyVersion: VERSION,
     scanners: ['vuln', 'secret', 'misconfig'],
     cacheDir: runner.trivyCache,
-    ignoreFile: '',
     skipDbUpdate: true,
     dbRepositories: [],
     server: '',

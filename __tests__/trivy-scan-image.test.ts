@@ -116,7 +116,6 @@ function options(overrides: Partial<ScanOptions> = {}): ScanOptions {
     trivyVersion: '0.74.0',
     scanners: ['vuln', 'secret', 'misconfig'],
     cacheDir,
-    ignoreFile: '',
     skipDbUpdate: false,
     dbRepositories: [],
     server: '',

@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { ConfigurationError } from './errors.js'
 import { quoteValue } from './log-text.js'
 import { SBOM_FORMATS, type SbomFormatInput } from './sbom/write-sbom.js'
-import { openWorkspaceFile, resolveWorkspacePath } from './workspace-paths.js'
+import { openWorkspaceFile, realWorkspace, resolveWorkspacePath } from './workspace-paths.js'
 
 /**
  * Every input of action.yml, with the same default action.yml declares. The runner fills these in before it
@@ -37,7 +37,11 @@ export const INPUT_DEFAULTS = {
   scanners: 'vuln,secret,misconfig',
   'fail-on-severity': 'HIGH',
   'ignore-unfixed': 'false',
+  trivyignores: '',
   trivyignore: '',
+  vex: '',
+  'ignore-expiry-warning-days': '14',
+  'require-ignore-reason': 'false',
   'trivy-cache-dir': '',
   'trivy-skip-db-update': 'false',
   'trivy-db-repository': '',
@@ -65,6 +69,12 @@ export const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as co
 export type Severity = (typeof SEVERITIES)[number]
 export const SCANNERS = ['vuln', 'secret', 'misconfig', 'license'] as const
 export type Scanner = (typeof SCANNERS)[number]
+
+/** A file inside the workspace: its real path, and the name the user gave it (for messages and reports). */
+export interface WorkspaceFile {
+  path: string
+  name: string
+}
 
 export interface MlflowAuth {
   username?: string
@@ -106,8 +116,12 @@ export interface Inputs {
   /** undefined for `none`: the severity gate is off. */
   failOnSeverity: Severity | undefined
   ignoreUnfixed: boolean
-  /** Absolute path, or '' when none is given and no .trivyignore exists. */
-  trivyignore: string
+  /** Ignore files (trivyignores, or the old trivyignore), else .trivyignore.yaml / .trivyignore when present. */
+  trivyignores: WorkspaceFile[]
+  /** VEX documents (OpenVEX, CSAF, CycloneDX VEX). */
+  vex: WorkspaceFile[]
+  ignoreExpiryWarningDays: number
+  requireIgnoreReason: boolean
   trivyCacheDir: string
   trivySkipDbUpdate: boolean
   /** Keep Trivy's DB, layer cache, checks bundle and binary between workflow runs (Actions cache). */
@@ -309,6 +323,45 @@ function resolvePath(workspace: string, p: string): string {
 }
 
 /**
+ * A file named by an input: resolved against the workspace, and after symlinks still inside it, and a
+ * regular file (workspace-paths.ts); with the name the reports show (relative to the workspace).
+ */
+export function resolveWorkspaceFile(
+  input: InputName,
+  workspace: string,
+  name: string,
+): WorkspaceFile {
+  const real = resolveWorkspacePath(input, singleLine(input, name), workspace, 'file')
+  return {
+    path: real,
+    name: path.relative(realWorkspace(workspace), real).split(path.sep).join('/'),
+  }
+}
+
+/**
+ * trivyignores (newline or comma separated); the old single-file input trivyignore is the same list of one.
+ * Neither given: .trivyignore.yaml and .trivyignore in the workspace, each when present.
+ */
+function parseTrivyignores(workspace: string): WorkspaceFile[] {
+  const many = splitList(readInput('trivyignores'))
+  const one = readInput('trivyignore').trim()
+  if (many.length > 0 && one !== '') {
+    throw new ConfigurationError(
+      'trivyignore',
+      `Inputs 'trivyignores' and 'trivyignore' are both set: list every file in trivyignores (trivyignore is its old one-file name).`,
+    )
+  }
+  const names = many.length > 0 ? many : one !== '' ? [one] : []
+  if (names.length > 0) {
+    const input: InputName = many.length > 0 ? 'trivyignores' : 'trivyignore'
+    return names.map((name) => resolveWorkspaceFile(input, workspace, name))
+  }
+  return ['.trivyignore.yaml', '.trivyignore']
+    .filter((name) => fs.existsSync(path.join(workspace, name)))
+    .map((name) => resolveWorkspaceFile('trivyignores', workspace, name))
+}
+
+/**
  * The dataset, confined to the workspace and opened as a regular file (see workspace-paths.ts). The whole CSV
  * is held in memory while it is parsed and trained on (measured: a 200 MB CSV of 5.2M rows peaks at about
  * 0.9 GB and takes 13 s), so an unbounded file could exhaust the runner: a file over the limit fails at once,
@@ -439,13 +492,10 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   if (!/^\d+\.\d+\.\d+$/.test(trivyVersion))
     fail('trivy-version', trivyVersion, 'use a release such as 0.74.0')
 
-  const trivyignoreRaw = singleLine('trivyignore', readInput('trivyignore').trim())
-  let trivyignore = ''
-  if (trivyignoreRaw !== '') {
-    trivyignore = resolveWorkspacePath('trivyignore', trivyignoreRaw, workspace, 'file')
-  } else if (fs.existsSync(path.join(workspace, '.trivyignore'))) {
-    trivyignore = resolveWorkspacePath('trivyignore', '.trivyignore', workspace, 'file')
-  }
+  const trivyignores = parseTrivyignores(workspace)
+  const vex = splitList(readInput('vex')).map((name) =>
+    resolveWorkspaceFile('vex', workspace, name),
+  )
 
   const build = parseBoolean('build', readInput('build'))
   const dockerfileRaw = singleLine('dockerfile', readInput('dockerfile').trim() || 'Dockerfile')
@@ -520,7 +570,14 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     scanners: parseScanners(readInput('scanners')),
     failOnSeverity: parseSeverity(readInput('fail-on-severity')),
     ignoreUnfixed: parseBoolean('ignore-unfixed', readInput('ignore-unfixed')),
-    trivyignore,
+    trivyignores,
+    vex,
+    ignoreExpiryWarningDays: parseNumber(
+      'ignore-expiry-warning-days',
+      readInput('ignore-expiry-warning-days'),
+      { min: 0, max: 3650, integer: true },
+    ),
+    requireIgnoreReason: parseBoolean('require-ignore-reason', readInput('require-ignore-reason')),
     trivyCacheDir: resolvePath(workspace, trivyCacheDir),
     trivySkipDbUpdate: parseBoolean('trivy-skip-db-update', readInput('trivy-skip-db-update')),
     cache: parseBoolean('cache', readInput('cache')),

@@ -7,12 +7,14 @@ import { buildImage, type BuildResult } from './docker/build-image.js'
 import { evaluateSeverityGate, type SeverityGateDecision } from './gate.js'
 import { SEVERITIES, getInputs } from './inputs.js'
 import type { ScanResult } from './trivy/findings.js'
+import { loadExceptions } from './trivy/exceptions.js'
 import { scanImage } from './trivy/scan-image.js'
 import { renderScanSection } from './trivy/scan-summary.js'
 import { renderModelSection, writeJobSummary } from './summary.js'
 import {
   JOB_SUMMARY_LIMIT_BYTES,
   renderFindingsSection,
+  renderSuppressedSection,
   renderVerdictSection,
 } from './publish/job-summary.js'
 import { recordVerdict, type VerdictRecord } from './publish/mlflow-verdict.js'
@@ -44,6 +46,16 @@ export async function run(): Promise<void> {
     const inputs = getInputs()
     const context = getRunContext()
     const workDir = createWorkDirectory(context.runnerTemp)
+    // Exceptions are read and checked first: a malformed ignore file fails before anything runs.
+    const exceptions =
+      inputs.build && inputs.scan
+        ? loadExceptions({
+            ignoreFiles: inputs.trivyignores,
+            vexFiles: inputs.vex,
+            warningDays: inputs.ignoreExpiryWarningDays,
+            requireReason: inputs.requireIgnoreReason,
+          })
+        : undefined
 
     // --- train ---
     const train: TrainResult = await core.group('Train model', async () => {
@@ -141,7 +153,7 @@ export async function run(): Promise<void> {
           trivyChecksum: inputs.trivyChecksum,
           scanners: inputs.scanners,
           cacheDir: inputs.trivyCacheDir,
-          ignoreFile: inputs.trivyignore,
+          exceptions,
           skipDbUpdate: inputs.trivySkipDbUpdate,
           dbRepositories: inputs.trivyDbRepositories,
           server: inputs.trivyServer,
@@ -155,17 +167,21 @@ export async function run(): Promise<void> {
       for (const severity of SEVERITIES) {
         core.setOutput(severity.toLowerCase(), String(scan.counts[severity]))
       }
+      core.setOutput('suppressed', String(scan.suppressed?.length ?? 0))
       severityGate = evaluateSeverityGate(scan.findings, {
         failOnSeverity: inputs.failOnSeverity,
         ignoreUnfixed: inputs.ignoreUnfixed,
       })
       summary.push(renderScanSection(scan, severityGate))
+      const suppressedSection = renderSuppressedSection(scan)
+      if (suppressedSection) summary.push(suppressedSection)
       if (!severityGate.passed && severityGate.message) gateFailures.push(severityGate.message)
     } else {
       if (build) core.info('scan is false: the image is not scanned.')
       for (const name of [
         'json-report',
         'sarif-report',
+        'suppressed',
         ...SEVERITIES.map((s) => s.toLowerCase()),
       ]) {
         core.setOutput(name, '')

@@ -285,3 +285,79 @@ export function fitJobSummary(markdown: string, limitBytes = JOB_SUMMARY_LIMIT_B
   }
   return kept.join('\n') + closing.repeat(Math.max(open, 0)) + note
 }
+
+/** Suppressed findings listed in the job summary at most; report.md lists every one. */
+export const SUPPRESSED_ROWS = 200
+
+/**
+ * The exceptions part of the job summary: suppressed findings counted by severity and by what suppressed them,
+ * the list collapsed, and the ignore entries that expired (they suppress nothing) or expire soon.
+ * Empty when no exception was given and nothing was suppressed.
+ */
+export function renderSuppressedSection(scan: ScanResult): string {
+  const suppressed = [...(scan.suppressed ?? [])].sort(compareFindings)
+  const ex = scan.exceptions
+  if (!ex && suppressed.length === 0) return ''
+  const count = (s: string, by: string): number =>
+    suppressed.filter((f) => f.severity === s && f.suppression.by === by).length
+  const parts = [
+    `### Suppressed: ${suppressed.length}`,
+    '',
+    'Out of the counts and the gate; each was accepted by an ignore-file entry or a VEX statement.',
+    '',
+    header(['By', ...ORDER.map(title), 'Total']),
+    ...(['ignore-file', 'vex'] as const).map((by) => {
+      const counts = ORDER.map((s) => count(s, by))
+      return row([
+        by === 'vex' ? 'VEX' : 'ignore file',
+        ...counts,
+        counts.reduce((a, b) => a + b, 0),
+      ])
+    }),
+  ]
+  if (suppressed.length > 0) {
+    parts.push(
+      '',
+      `<details><summary>The ${suppressed.length} suppressed finding(s)</summary>`,
+      '',
+      header(['Severity', 'Id', 'Package', 'Target', 'Why', 'Source', 'Until']),
+      ...suppressed
+        .slice(0, SUPPRESSED_ROWS)
+        .map((f) =>
+          row([
+            f.severity,
+            findingLink(f),
+            cellText(f.pkgName),
+            cellText(f.startLine ? `${f.target}:${f.startLine}` : f.target),
+            cellText(f.suppression.reason || '(no statement)'),
+            cellText(
+              f.suppression.by === 'vex'
+                ? `VEX ${f.suppression.source} (${f.suppression.status})`
+                : f.suppression.source,
+            ),
+            cellText(f.suppression.until || (f.suppression.by === 'vex' ? '' : 'no expiry')),
+          ]),
+        ),
+    )
+    if (suppressed.length > SUPPRESSED_ROWS)
+      parts.push('', `_${suppressed.length - SUPPRESSED_ROWS} more in report.md._`)
+    parts.push('', '</details>')
+  }
+  if (ex && ex.expired.length > 0) {
+    parts.push(
+      '',
+      `**Expired exceptions (${ex.expired.length})**, they suppress nothing: ${ex.expired
+        .map((e) => `\`${cellText(e.id)}\` (${cellText(e.source)}, expired ${cellText(e.until)})`)
+        .join(', ')}.`,
+    )
+  }
+  if (ex && ex.expiringSoon.length > 0) {
+    parts.push(
+      '',
+      `**Expiring soon (${ex.expiringSoon.length})**: ${ex.expiringSoon
+        .map((e) => `\`${cellText(e.id)}\` (${cellText(e.source)}, until ${cellText(e.until)})`)
+        .join(', ')}.`,
+    )
+  }
+  return parts.join('\n')
+}

@@ -127,8 +127,9 @@ export function renderScanReport(input: ReportInput): string {
       '',
     )
   }
+  const exceptions = renderExceptionsReport(scan)
   if (scan.findings.length === 0) {
-    out.push('No findings.', '')
+    out.push('No findings.', '', ...exceptions)
     return out.join('\n')
   }
   out.push(`## Findings (${scan.findings.length})`, '')
@@ -150,8 +151,89 @@ export function renderScanReport(input: ReportInput): string {
         ]),
     ),
     '',
+    ...exceptions,
   )
   return out.join('\n')
+}
+
+/**
+ * The exceptions part of report.md: every suppressed finding (id, package, severity, why, by which file and
+ * entry or VEX statement, until when), then the ignore entries that expired (they suppressed nothing) and those
+ * expiring soon.
+ */
+export function renderExceptionsReport(scan: ScanResult): string[] {
+  const suppressed = scan.suppressed ?? []
+  const ex = scan.exceptions
+  if (!ex && suppressed.length === 0) return []
+  const out: string[] = [`## Suppressed (${suppressed.length})`, '']
+  if (ex) {
+    const files = [
+      ex.ignoreFiles.length > 0 ? `ignore files ${ex.ignoreFiles.join(', ')}` : 'no ignore file',
+      ex.vexFiles.length > 0 ? `VEX ${ex.vexFiles.join(', ')}` : 'no VEX document',
+    ]
+    out.push(
+      `Exceptions from ${files.join('; ')}: ${ex.entries} ignore entries, ${ex.live} live, ${ex.expired.length} expired. Suppressed findings are out of the counts and the gate.`,
+      '',
+    )
+  }
+  if (suppressed.length === 0) {
+    out.push('Nothing was suppressed.', '')
+  } else {
+    out.push(
+      table(
+        [
+          'Severity',
+          'Id',
+          'Scanner',
+          'Target',
+          'Package',
+          'Installed',
+          'Why',
+          'By',
+          'Source',
+          'Until',
+        ],
+        [...suppressed]
+          .sort(compareFindings)
+          .map((f) => [
+            f.severity,
+            f.id,
+            f.scanner,
+            f.startLine ? `${f.target}:${f.startLine}` : f.target,
+            f.pkgName,
+            f.installedVersion,
+            f.suppression.reason || '(no statement)',
+            f.suppression.by === 'vex' ? `VEX (${f.suppression.status})` : 'ignore file',
+            f.suppression.source,
+            f.suppression.until || (f.suppression.by === 'vex' ? '' : 'no expiry'),
+          ]),
+      ),
+      '',
+    )
+  }
+  if (ex && ex.expired.length > 0) {
+    out.push(
+      `### Expired exceptions (${ex.expired.length}): they suppress nothing`,
+      '',
+      table(
+        ['Id', 'Kind', 'Source', 'Expired', 'Statement'],
+        ex.expired.map((e) => [e.id, e.kind, e.source, e.until, e.statement]),
+      ),
+      '',
+    )
+  }
+  if (ex && ex.expiringSoon.length > 0) {
+    out.push(
+      `### Exceptions expiring soon (${ex.expiringSoon.length})`,
+      '',
+      table(
+        ['Id', 'Kind', 'Source', 'Expires', 'Statement'],
+        ex.expiringSoon.map((e) => [e.id, e.kind, e.source, e.until, e.statement]),
+      ),
+      '',
+    )
+  }
+  return out
 }
 
 /** Writes the report to `file` (creating its directory) and returns the path. */

@@ -12,6 +12,12 @@ import {
   restoreDbCache,
   saveDbCache,
 } from './db-cache.js'
+import {
+  attributeSuppressed,
+  exceptionsView,
+  writeTrivyExceptionFiles,
+  type Exceptions,
+} from './exceptions.js'
 import type { ScanResult } from './findings.js'
 import { inspectImage } from '../docker/build-image.js'
 import {
@@ -22,7 +28,12 @@ import {
   type LayerCacheKeys,
 } from './scan-cache.js'
 import { locateOrInstallTrivy } from './install.js'
-import { countBySeverity, findingsFromReport, parseTrivyReport } from './report.js'
+import {
+  countBySeverity,
+  findingsFromReport,
+  parseTrivyReport,
+  suppressedFromReport,
+} from './report.js'
 import { trivyConvertToSarifArgs, trivyDownloadDbArgs, trivyImageScanArgs } from './scan-args.js'
 
 export const JSON_REPORT_NAME = 'trivy-report.json'
@@ -38,8 +49,8 @@ export interface ScanOptions {
   trivyChecksum?: string
   scanners: Scanner[]
   cacheDir: string
-  /** Absolute path, or '' for none. */
-  ignoreFile: string
+  /** The ignore files and VEX documents, read and checked (loadExceptions); undefined for none. */
+  exceptions?: Exceptions
   skipDbUpdate: boolean
   dbRepositories: string[]
   /** Trivy server URL, or '' to scan with the local DB. */
@@ -179,6 +190,10 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   const usesLocalDb = options.scanners.includes('vuln') && !options.server
   if (usesLocalDb) await prepareDb(trivy.path, options, cwd)
 
+  // One YAML ignore file for Trivy (--ignorefile takes one), each entry naming its source; VEX as given.
+  const exceptionFiles =
+    options.exceptions && writeTrivyExceptionFiles(options.exceptions, path.join(cwd, 'exceptions'))
+
   const started = Date.now()
   const scanArgs = trivyImageScanArgs({
     image: options.image,
@@ -186,7 +201,8 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     scanners: options.scanners,
     cacheDir: options.cacheDir,
     timeout: options.timeout,
-    ignoreFile: options.ignoreFile,
+    ignoreFile: exceptionFiles?.ignoreFile ?? '',
+    vexFiles: exceptionFiles?.vexFiles,
     server: options.server,
     offline: options.skipDbUpdate,
     listAllPackages: options.listAllPackages,
@@ -210,6 +226,15 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   }
   const report = parseTrivyReport(fs.readFileSync(jsonReport, 'utf8'), JSON_REPORT_NAME)
   const findings = findingsFromReport(report)
+  const suppressed = attributeSuppressed(
+    suppressedFromReport(report),
+    options.exceptions,
+    exceptionFiles,
+  )
+  if (suppressed.length > 0)
+    core.info(
+      `${suppressed.length} finding(s) suppressed by exceptions (out of the counts and the gate, listed in the reports).`,
+    )
 
   await runTrivy(
     trivy.path,
@@ -230,6 +255,12 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     jsonReport,
     sarifReport,
     findings,
+    suppressed,
+    exceptions:
+      options.exceptions &&
+      options.exceptions.ignoreFiles.length + options.exceptions.vexFiles.length > 0
+        ? exceptionsView(options.exceptions)
+        : undefined,
     counts: countBySeverity(findings),
     trivyVersion: report.Trivy?.Version || trivy.version,
     dbUpdatedAt: usesLocalDb ? readDbMetadata(options.cacheDir)?.UpdatedAt : undefined,

@@ -27,6 +27,13 @@ export function renderScanSection(scan: ScanResult, gate: SeverityGateDecision):
       [[...ordered.map((s) => scan.counts[s]), verdict]],
     ),
   ]
+  const suppressed = scan.suppressed?.length ?? 0
+  if (suppressed > 0) {
+    parts.push(
+      '',
+      `${suppressed} finding(s) suppressed by exceptions (ignore files, VEX): out of these counts and the gate, listed under Suppressed.`,
+    )
+  }
   if (gate.ignoredUnfixed > 0) {
     parts.push(
       '',
