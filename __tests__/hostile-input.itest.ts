@@ -288,7 +288,7 @@ describe('hostile repository content and inputs (node dist/index.js, no image)',
         fs.symlinkSync(path.join(outside, '.trivyignore'), path.join(ws, '.trivyignore'))
         return {}
       },
-      'trivyignore',
+      'trivyignores',
     ],
   ]
   it.each(pathCases)('%s: one error line naming the input', async (name, setup, input) => {
