@@ -198,6 +198,8 @@ export class MlflowClient {
   retriedCreates = 0
   /** The time budget all calls of this client share. */
   readonly budget: TimeBudget
+  /** The clock requests wait on (and callers that poll MLflow). */
+  readonly clock: Clock
   private readonly http: HttpClient
   private readonly uploadTimeoutMs: number
 
@@ -217,6 +219,7 @@ export class MlflowClient {
     }
     const base = options.clock ?? systemClock
     const clock = options.sleep ? { now: () => base.now(), sleep: options.sleep } : base
+    this.clock = clock
     this.budget = new TimeBudget(options.budgetMs ?? DEFAULT_BUDGET_MS, 'MLflow', clock)
     this.http = new HttpClient({
       service: 'MLflow',
