@@ -66,13 +66,11 @@ export async function publishReports(options: PublishOptions): Promise<PublishRe
 
   if (options.uploadArtifact) {
     try {
-      result.artifact = await core.group('Upload the reports artifact', () =>
-        uploadReportArtifact({
-          name: options.artifactName,
-          files: [...scanReports, options.metricsFile, reportFile],
-          retentionDays: options.retentionDays,
-        }),
-      )
+      result.artifact = await uploadReportArtifact({
+        name: options.artifactName,
+        files: [...scanReports, options.metricsFile, reportFile],
+        retentionDays: options.retentionDays,
+      })
     } catch (error) {
       result.failure = error
       result.artifact = { status: 'error', message: errorMessage(error) }
@@ -88,15 +86,13 @@ export async function publishReports(options: PublishOptions): Promise<PublishRe
     result.codeScanning = { status: 'off', reason: 'upload-sarif is false' }
   } else {
     try {
-      result.codeScanning = await core.group('Upload SARIF to code scanning', () =>
-        uploadSarifToCodeScanning(
-          {
-            sarifFile: scan.sarifReport,
-            category: options.sarifCategory,
-            token: options.githubToken,
-          },
-          context,
-        ),
+      result.codeScanning = await uploadSarifToCodeScanning(
+        {
+          sarifFile: scan.sarifReport,
+          category: options.sarifCategory,
+          token: options.githubToken,
+        },
+        context,
       )
     } catch (error) {
       result.failure ??= error
