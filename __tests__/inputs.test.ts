@@ -8,8 +8,8 @@ import * as core from '../__fixtures__/core.js'
 jest.unstable_mockModule('@actions/core', () => core)
 const { setSecret } = core
 const { ConfigurationError } = await import('../src/errors.js')
-const { INPUT_DEFAULTS, getInputs, redactUrl, isImageReference, toImageRepository } =
-  await import('../src/inputs.js')
+const { INPUT_DEFAULTS, getInputs, redactUrl } = await import('../src/inputs.js')
+const { isImageReference, toImageRepository } = await import('../src/docker/image-reference.js')
 type InputName = keyof typeof INPUT_DEFAULTS
 
 const ROOT = process.cwd()

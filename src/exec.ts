@@ -187,7 +187,9 @@ export function childEnvironment(
   for (const [name, value] of Object.entries(source)) {
     if (value === undefined) continue
     const upper = name.toUpperCase()
-    let keep = COMMON_VARIABLES.has(upper) || upper.startsWith('LC_')
+    // MLSECOPS_: the action's own settings (mirrors, test hooks), never secrets.
+    let keep =
+      COMMON_VARIABLES.has(upper) || upper.startsWith('LC_') || upper.startsWith('MLSECOPS_')
     if (tool === 'docker') {
       keep ||= DOCKER_CLIENT_VARIABLES.has(upper) || /^(DOCKER|BUILDX|BUILDKIT)_/.test(upper)
     } else if (tool === 'trivy') {

@@ -2,8 +2,11 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ConfigurationError } from './errors.js'
+import { isImageReference, toImageRepository } from './docker/image-reference.js'
 import { quoteValue } from './log-text.js'
+import type { MlflowAuth } from './mlflow/client.js'
 import { SBOM_FORMATS, type SbomFormatInput } from './sbom/write-sbom.js'
+import { SCANNERS, SEVERITIES, type Scanner, type Severity } from './trivy/findings.js'
 import { openWorkspaceFile, realWorkspace, resolveWorkspacePath } from './workspace-paths.js'
 
 /**
@@ -65,21 +68,10 @@ export const INPUT_DEFAULTS = {
 
 export type InputName = keyof typeof INPUT_DEFAULTS
 
-export const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const
-export type Severity = (typeof SEVERITIES)[number]
-export const SCANNERS = ['vuln', 'secret', 'misconfig', 'license'] as const
-export type Scanner = (typeof SCANNERS)[number]
-
 /** A file inside the workspace: its real path, and the name the user gave it (for messages and reports). */
 export interface WorkspaceFile {
   path: string
   name: string
-}
-
-export interface MlflowAuth {
-  username?: string
-  password?: string
-  token?: string
 }
 
 export interface Inputs {
@@ -303,27 +295,6 @@ export function redactUrl(text: string): string {
   return query < 0 ? redacted : `${redacted.slice(0, query)}?…`
 }
 
-/**
- * Docker image reference: [host[:port]/]path[:tag][@digest], lowercase path components, as the
- * distribution reference grammar allows.
- */
-const IMAGE_REFERENCE =
-  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
-
-export function isImageReference(value: string): boolean {
-  return value.length <= 255 && IMAGE_REFERENCE.test(value)
-}
-
-/** Turns a repository or model name into something valid as a Docker repository path component. */
-export function toImageRepository(name: string): string {
-  const cleaned = name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
-    .replace(/[._-]{2,}/g, '-')
-  return cleaned === '' ? 'mlsecops-model' : cleaned
-}
-
 export function splitList(value: string): string[] {
   return value
     .split(/[,\n]/)
@@ -424,31 +395,39 @@ export function parseDuration(text: string): number | undefined {
   return ((h * 60 + m) * 60 + s) * 1000
 }
 
-/** Reads and validates every input once. Throws ConfigurationError naming the input, the value and the fix. */
-export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
-  const workspace = env.GITHUB_WORKSPACE || process.cwd()
-  const repoName = (env.GITHUB_REPOSITORY ?? '').split('/')[1] ?? ''
+export type TrainInputs = Pick<
+  Inputs,
+  'dataset' | 'maxDatasetBytes' | 'targetColumn' | 'testSize' | 'seed' | 'minAccuracy'
+>
 
+function readTrainInputs(workspace: string): TrainInputs {
   const datasetRaw = readInput('dataset').trim()
   const maxDatasetMb = parseNumber('max-dataset-mb', readInput('max-dataset-mb'), {
     min: 1,
     max: 4096,
     integer: true,
   })
-  const maxDatasetBytes = maxDatasetMb * 1024 * 1024
-  const dataset =
-    datasetRaw === ''
-      ? ''
-      : resolveDataset(workspace, singleLine('dataset', datasetRaw), maxDatasetMb)
-  const testSize = parseNumber('test-size', readInput('test-size'), {
-    min: 0,
-    max: 1,
-    minExclusive: true,
-    maxExclusive: true,
-  })
-  const seed = parseNumber('seed', readInput('seed'), { min: 0, max: 2 ** 32 - 1, integer: true })
-  const minAccuracy = parseNumber('min-accuracy', readInput('min-accuracy'), { min: 0, max: 1 })
+  return {
+    dataset:
+      datasetRaw === ''
+        ? ''
+        : resolveDataset(workspace, singleLine('dataset', datasetRaw), maxDatasetMb),
+    maxDatasetBytes: maxDatasetMb * 1024 * 1024,
+    targetColumn: singleLine('target-column', readInput('target-column').trim()),
+    testSize: parseNumber('test-size', readInput('test-size'), {
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      maxExclusive: true,
+    }),
+    seed: parseNumber('seed', readInput('seed'), { min: 0, max: 2 ** 32 - 1, integer: true }),
+    minAccuracy: parseNumber('min-accuracy', readInput('min-accuracy'), { min: 0, max: 1 }),
+  }
+}
 
+export type MlflowInputs = Pick<Inputs, 'mlflowTrackingUri' | 'mlflowExperiment' | 'mlflowAuth'>
+
+function readMlflowInputs(env: NodeJS.ProcessEnv): MlflowInputs {
   const mlflowTrackingUri = parseServiceUrl(
     'mlflow-tracking-uri',
     singleLine(
@@ -468,7 +447,14 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   if (mlflowAuth.password && !mlflowAuth.username) {
     fail('mlflow-username', '', 'set it too when mlflow-password is set (basic auth needs both)')
   }
+  return { mlflowTrackingUri, mlflowExperiment, mlflowAuth }
+}
 
+export type ModelInputs = Pick<Inputs, 'modelName' | 'modelAlias' | 'image'>
+
+/** The registered model's name and alias, and the image named after it. */
+function readModelInputs(env: NodeJS.ProcessEnv): ModelInputs {
+  const repoName = (env.GITHUB_REPOSITORY ?? '').split('/')[1] ?? ''
   const modelName = readInput('model-name').trim() || repoName || 'mlsecops-model'
   if (!MODEL_NAME.test(modelName)) {
     fail(
@@ -492,7 +478,6 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'MLflow reserves "latest" and "v<number>"; choose another alias',
     )
   }
-
   const sha = env.GITHUB_SHA ?? ''
   const imageRaw = readInput('image').trim()
   const image = imageRaw || `${toImageRepository(modelName)}:${sha ? sha.slice(0, 7) : 'latest'}`
@@ -503,16 +488,15 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'use a Docker image reference such as name:tag or registry/name:tag (lowercase name)',
     )
   }
+  return { modelName, modelAlias, image }
+}
 
-  const trivyVersion = readInput('trivy-version').trim().replace(/^v/, '')
-  if (!/^\d+\.\d+\.\d+$/.test(trivyVersion))
-    fail('trivy-version', trivyVersion, 'use a release such as 0.74.0')
+export type BuildInputs = Pick<
+  Inputs,
+  'build' | 'dockerfile' | 'context' | 'buildArgs' | 'buildTimeoutMs'
+>
 
-  const trivyignores = parseTrivyignores(workspace)
-  const vex = splitList(readInput('vex')).map((name) =>
-    resolveWorkspaceFile('vex', workspace, name),
-  )
-
+function readBuildInputs(workspace: string): BuildInputs {
   const build = parseBoolean('build', readInput('build'))
   const dockerfileRaw = singleLine('dockerfile', readInput('dockerfile').trim() || 'Dockerfile')
   const contextRaw = singleLine('context', readInput('context').trim() || '.')
@@ -527,73 +511,68 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const buildTimeoutMs = parseDuration(buildTimeoutText)
   if (buildTimeoutMs === undefined || buildTimeoutMs <= 0)
     fail('build-timeout', buildTimeoutText, 'use a duration such as 30m, 90s or 1h')
-
-  const trivyTimeout = readInput('trivy-timeout').trim()
-  if (!/^(\d+h)?(\d+m)?(\d+s)?$/.test(trivyTimeout) || trivyTimeout === '') {
-    fail('trivy-timeout', trivyTimeout, 'use a duration such as 10m, 90s or 1h')
-  }
-
-  const artifactName = readInput('artifact-name').trim()
-  if (artifactName === '' || ARTIFACT_NAME_FORBIDDEN.test(artifactName)) {
-    fail('artifact-name', artifactName, 'give a name without " : < > | * ? \\ / or line breaks')
-  }
-
-  const sarifCategory = singleLine('sarif-category', readInput('sarif-category').trim())
-  if (sarifCategory === '') fail('sarif-category', '', 'give a category name')
-
-  const githubToken = readSecretInput('github-token') || env.GITHUB_TOKEN || ''
-  if (githubToken) core.setSecret(githubToken)
-
-  const promote = readPromoteInputs()
-  if (
-    promote.push &&
-    !(parseBoolean('build', readInput('build')) && parseBoolean('scan', readInput('scan')))
-  ) {
-    throw new ConfigurationError(
-      'push',
-      "Input 'push' is true but build or scan is false: only the image that was built and scanned here is pushed.",
-    )
-  }
-
-  const trivyCacheDir =
-    readInput('trivy-cache-dir').trim() ||
-    path.join(
-      env.RUNNER_TOOL_CACHE || path.join(env.RUNNER_TEMP || '/tmp', 'tool-cache'),
-      'mlsecops-trivy',
-    )
-
   return {
-    dataset,
-    maxDatasetBytes,
-    targetColumn: singleLine('target-column', readInput('target-column').trim()),
-    testSize,
-    seed,
-    minAccuracy,
-    mlflowTrackingUri,
-    mlflowExperiment,
-    mlflowAuth,
-    modelName,
-    modelAlias,
     build,
     dockerfile,
     context,
-    image,
     buildArgs: parseBuildArgs(readInput('build-args')),
     buildTimeoutMs,
-    scan: parseBoolean('scan', readInput('scan')),
-    trivyVersion,
-    trivyChecksum: parseTrivyChecksum(readInput('trivy-checksum')),
-    scanners: parseScanners(readInput('scanners')),
-    failOnSeverity: parseSeverity(readInput('fail-on-severity')),
-    ignoreUnfixed: parseBoolean('ignore-unfixed', readInput('ignore-unfixed')),
-    trivyignores,
-    vex,
+  }
+}
+
+export type ExceptionInputs = Pick<
+  Inputs,
+  'trivyignores' | 'vex' | 'ignoreExpiryWarningDays' | 'requireIgnoreReason'
+>
+
+/** The exceptions: ignore files, VEX documents, and how expiry and reasons are checked. */
+function readExceptionInputs(workspace: string): ExceptionInputs {
+  return {
+    trivyignores: parseTrivyignores(workspace),
+    vex: splitList(readInput('vex')).map((name) => resolveWorkspaceFile('vex', workspace, name)),
     ignoreExpiryWarningDays: parseNumber(
       'ignore-expiry-warning-days',
       readInput('ignore-expiry-warning-days'),
       { min: 0, max: 3650, integer: true },
     ),
     requireIgnoreReason: parseBoolean('require-ignore-reason', readInput('require-ignore-reason')),
+  }
+}
+
+export type ScanInputs = Pick<
+  Inputs,
+  | 'scan'
+  | 'trivyVersion'
+  | 'trivyChecksum'
+  | 'scanners'
+  | 'failOnSeverity'
+  | 'ignoreUnfixed'
+  | 'trivyCacheDir'
+  | 'trivySkipDbUpdate'
+  | 'cache'
+  | 'trivyDbRepositories'
+  | 'trivyServer'
+  | 'trivyTimeout'
+>
+
+function readScanInputs(env: NodeJS.ProcessEnv, workspace: string): ScanInputs {
+  const trivyVersion = readInput('trivy-version').trim().replace(/^v/, '')
+  if (!/^\d+\.\d+\.\d+$/.test(trivyVersion))
+    fail('trivy-version', trivyVersion, 'use a release such as 0.74.0')
+  const trivyTimeout = readInput('trivy-timeout').trim()
+  if (!/^(\d+h)?(\d+m)?(\d+s)?$/.test(trivyTimeout) || trivyTimeout === '') {
+    fail('trivy-timeout', trivyTimeout, 'use a duration such as 10m, 90s or 1h')
+  }
+  const toolCache = env.RUNNER_TOOL_CACHE || path.join(env.RUNNER_TEMP || '/tmp', 'tool-cache')
+  const trivyCacheDir =
+    readInput('trivy-cache-dir').trim() || path.join(toolCache, 'mlsecops-trivy')
+  return {
+    scan: parseBoolean('scan', readInput('scan')),
+    trivyVersion,
+    trivyChecksum: parseTrivyChecksum(readInput('trivy-checksum')),
+    scanners: parseScanners(readInput('scanners')),
+    failOnSeverity: parseSeverity(readInput('fail-on-severity')),
+    ignoreUnfixed: parseBoolean('ignore-unfixed', readInput('ignore-unfixed')),
     trivyCacheDir: resolvePath(workspace, trivyCacheDir),
     trivySkipDbUpdate: parseBoolean('trivy-skip-db-update', readInput('trivy-skip-db-update')),
     cache: parseBoolean('cache', readInput('cache')),
@@ -604,6 +583,29 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'give the server URL alone',
     ),
     trivyTimeout,
+  }
+}
+
+export type PublishInputs = Pick<
+  Inputs,
+  | 'uploadArtifact'
+  | 'artifactName'
+  | 'retentionDays'
+  | 'uploadSarif'
+  | 'sarifCategory'
+  | 'githubToken'
+>
+
+function readPublishInputs(env: NodeJS.ProcessEnv): PublishInputs {
+  const artifactName = readInput('artifact-name').trim()
+  if (artifactName === '' || ARTIFACT_NAME_FORBIDDEN.test(artifactName)) {
+    fail('artifact-name', artifactName, 'give a name without " : < > | * ? \\ / or line breaks')
+  }
+  const sarifCategory = singleLine('sarif-category', readInput('sarif-category').trim())
+  if (sarifCategory === '') fail('sarif-category', '', 'give a category name')
+  const githubToken = readSecretInput('github-token') || env.GITHUB_TOKEN || ''
+  if (githubToken) core.setSecret(githubToken)
+  return {
     uploadArtifact: parseBoolean('upload-artifact', readInput('upload-artifact')),
     artifactName,
     retentionDays: parseNumber('retention-days', readInput('retention-days'), {
@@ -614,8 +616,33 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     uploadSarif: parseBoolean('upload-sarif', readInput('upload-sarif')),
     sarifCategory,
     githubToken,
-    ...promote,
   }
+}
+
+/**
+ * Reads and validates every input once, one area at a time in the pipeline's order (train, MLflow, model and
+ * image, build, exceptions, scan, publish, promote). Throws ConfigurationError naming the input, the value and
+ * the fix.
+ */
+export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd()
+  const inputs: Inputs = {
+    ...readTrainInputs(workspace),
+    ...readMlflowInputs(env),
+    ...readModelInputs(env),
+    ...readBuildInputs(workspace),
+    ...readExceptionInputs(workspace),
+    ...readScanInputs(env, workspace),
+    ...readPublishInputs(env),
+    ...readPromoteInputs(),
+  }
+  if (inputs.push && !(inputs.build && inputs.scan)) {
+    throw new ConfigurationError(
+      'push',
+      "Input 'push' is true but build or scan is false: only the image that was built and scanned here is pushed.",
+    )
+  }
+  return inputs
 }
 
 /** Masks a secret in the log: the whole value and, for a multi-line one (a PEM key), each line. */

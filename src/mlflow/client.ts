@@ -12,8 +12,14 @@ import {
 } from '../http/http-client.js'
 import { DEFAULT_RETRY, systemClock, type Clock, type RetryPolicy } from '../http/retry.js'
 import type { Transport } from '../http/transport.js'
-import type { MlflowAuth } from '../inputs.js'
 import { classifyAnswer, forbiddenDetail, type ErrorContext } from './errors.js'
+
+/** Basic auth (username and password) or a bearer token, from the mlflow-* inputs or MLFLOW_TRACKING_*. */
+export interface MlflowAuth {
+  username?: string
+  password?: string
+  token?: string
+}
 
 /**
  * The one client of the MLflow REST API. It speaks MLflow only: endpoints, auth, what MLflow's error bodies
@@ -202,6 +208,8 @@ export class MlflowClient {
   /** Names for the ids in a request, so a 403 says who needs what on which experiment or model. */
   readonly errorContext: ErrorContext
   private readonly retry: RetryOptions
+  /** The clock requests wait on (and callers that poll MLflow). */
+  readonly clock: Clock
   private readonly http: HttpClient
   private readonly uploadTimeoutMs: number
 
@@ -223,6 +231,7 @@ export class MlflowClient {
     }
     const base = options.clock ?? systemClock
     const clock = options.sleep ? { now: () => base.now(), sleep: options.sleep } : base
+    this.clock = clock
     this.budget = new TimeBudget(options.budgetMs ?? DEFAULT_BUDGET_MS, 'MLflow', clock)
     this.http = new HttpClient({
       service: 'MLflow',

@@ -5,11 +5,12 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { RunContext } from '../context.js'
 import { HttpError, errorMessage } from '../errors.js'
-import type { MlflowAuth } from '../inputs.js'
+import { pollUntil } from '../http/retry.js'
 import type { TrainResult } from '../train/train-stage.js'
 import {
   MlflowClient,
   type DatasetInput,
+  type MlflowAuth,
   type Experiment,
   type Metric,
   type ModelVersion,
@@ -252,35 +253,41 @@ async function getOrCreateExperiment(client: MlflowClient, name: string): Promis
   return experiment
 }
 
-async function waitUntilReady(
+/**
+ * Polls a new model version until READY, at a constant interval on the client's clock (the one poll loop);
+ * FAILED_REGISTRATION and the timeout end it with one line.
+ */
+export async function waitUntilReady(
   client: MlflowClient,
   version: ModelVersion,
   intervalMs: number,
   timeoutMs: number,
 ): Promise<ModelVersion> {
-  const deadline = Date.now() + timeoutMs
+  const failed = (v: ModelVersion): HttpError =>
+    new HttpError(
+      'MLflow',
+      undefined,
+      'FAILED_REGISTRATION',
+      `MLflow could not register ${v.name} version ${v.version}: ${v.status_message || 'FAILED_REGISTRATION'}`,
+    )
+  if (version.status === 'READY') return version
+  if (version.status === 'FAILED_REGISTRATION') throw failed(version)
   let current = version
-  while (current.status !== 'READY') {
-    if (current.status === 'FAILED_REGISTRATION') {
-      throw new HttpError(
-        'MLflow',
-        undefined,
-        'FAILED_REGISTRATION',
-        `MLflow could not register ${current.name} version ${current.version}: ${current.status_message || 'FAILED_REGISTRATION'}`,
-      )
-    }
-    if (Date.now() > deadline) {
-      throw new HttpError(
-        'MLflow',
-        undefined,
-        current.status,
-        `MLflow model ${current.name} version ${current.version} is still ${current.status} after ${Math.round(timeoutMs / 1000)} s`,
-      )
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-    current = await client.getModelVersion(current.name, current.version)
-  }
-  return current
+  const ready = await pollUntil(
+    async () => {
+      current = await client.getModelVersion(current.name, current.version)
+      if (current.status === 'FAILED_REGISTRATION') throw failed(current)
+      return current.status === 'READY' ? current : undefined
+    },
+    { timeoutMs, initialDelayMs: intervalMs, maxDelayMs: intervalMs, clock: client.clock },
+  )
+  if (ready) return ready
+  throw new HttpError(
+    'MLflow',
+    undefined,
+    current.status,
+    `MLflow model ${current.name} version ${current.version} is still ${current.status} after ${Math.round(timeoutMs / 1000)} s`,
+  )
 }
 
 /**
@@ -563,13 +570,4 @@ async function logModelDirectory(
   } finally {
     fs.rmSync(staging, { recursive: true, force: true })
   }
-}
-
-/** The job summary section: the run and the version, linked into the MLflow UI. */
-export function renderRegistrationSection(registration: Registration): string {
-  const r = registration
-  return [
-    '### MLflow',
-    `Run [${r.runName}](${r.runUrl}) in experiment **${r.experimentName}** registered [${r.modelName} version ${r.modelVersion}](${r.versionUrl}) (\`${r.modelUri}\`).`,
-  ].join('\n')
 }

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { HttpError, errorMessage } from '../errors.js'
-import { SEVERITIES, type Severity } from '../inputs.js'
+import { SEVERITIES, type Severity } from '../trivy/findings.js'
 import type { Tag } from '../mlflow/client.js'
 import type { Registration } from '../mlflow/registration.js'
 import type { ScanResult } from '../trivy/findings.js'
@@ -182,6 +182,7 @@ export async function recordVerdict(
   registration: Registration,
   options: RecordVerdictOptions,
 ): Promise<VerdictRecord> {
+  verdictStarted.add(registration)
   const { client, modelName, modelVersion } = registration
   const artifacts: string[] = []
   for (const file of options.reportFiles) {
@@ -225,6 +226,27 @@ export async function recordVerdict(
     )
   }
   return record
+}
+
+/** Registrations whose gate verdict is being (or was) written: a later failure does not overwrite it. */
+const verdictStarted = new WeakSet<Registration>()
+
+/**
+ * The failure reporter of a registration: a job that failed before its verdict (an image build that broke
+ * after registration) still leaves one on the version (not scanned, gate failed, why); then the run ends FAILED.
+ */
+export async function reportFailureToMlflow(
+  registration: Registration,
+  message: string,
+): Promise<void> {
+  if (!verdictStarted.has(registration)) {
+    try {
+      await recordFailureVerdict(registration, message)
+    } catch (error) {
+      core.warning(`Could not record the failure on the model version: ${errorMessage(error)}`)
+    }
+  }
+  await registration.fail(message)
 }
 
 /**

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { SEVERITIES, SCANNERS, type Severity } from '../inputs.js'
+import { SEVERITIES, SCANNERS, type Severity } from '../trivy/findings.js'
 import type { Metrics } from '../train/metrics.js'
 import type { Finding, ScanResult } from '../trivy/findings.js'
+import { escape, formatNumber as fixed, link, table } from '../render/markdown.js'
 
 /**
  * The human-readable report that goes into the workflow artifact: a Markdown file that reads as plain text.
@@ -27,22 +28,6 @@ export interface ReportInput {
 
 const SEVERITY_ORDER: Severity[] = [...SEVERITIES].reverse()
 
-function cell(text: string | number | undefined): string {
-  return String(text ?? '')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ')
-}
-
-function table(header: string[], rows: (string | number | undefined)[][]): string {
-  const line = (cells: (string | number | undefined)[]): string =>
-    `| ${cells.map(cell).join(' | ')} |`
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
-}
-
-function fixed(x: number): string {
-  return x.toFixed(4)
-}
-
 /** Most severe first; within a severity, findings with a fix first; then by id and target. */
 export function compareFindings(a: Finding, b: Finding): number {
   const rank = (f: Finding): number => (SEVERITIES as readonly string[]).indexOf(f.severity)
@@ -56,87 +41,78 @@ export function compareFindings(a: Finding, b: Finding): number {
   )
 }
 
-export function renderScanReport(input: ReportInput): string {
-  const out: string[] = ['# mlsecops report', '']
+function renderFacts(input: ReportInput): string[] {
+  const model =
+    input.modelName && input.modelVersion
+      ? `${input.modelName} version ${input.modelVersion}`
+      : input.modelName
   const facts: [string, string | undefined][] = [
     ['Generated', input.generatedAt ?? new Date().toISOString()],
     ['Repository', input.repository],
     ['Commit', input.sha],
     ['Workflow run', input.runUrl],
-    [
-      'Model',
-      input.modelName && input.modelVersion
-        ? `${input.modelName} version ${input.modelVersion}`
-        : input.modelName,
-    ],
+    ['Model', model],
     ['Image', input.image],
     ['Image id', input.imageId],
   ]
-  for (const [label, value] of facts) if (value) out.push(`- ${label}: ${value}`)
-  out.push('')
+  return facts.flatMap(([label, value]) => (value ? [`- ${label}: ${escape(value)}`] : []))
+}
 
-  if (input.metrics) {
-    const m = input.metrics
-    out.push('## Model metrics (holdout)', '')
-    out.push(
-      table(
-        ['Metric', 'Value'],
-        [
-          ['Accuracy', fixed(m.accuracy)],
-          ['Precision (macro)', fixed(m.precisionMacro)],
-          ['Recall (macro)', fixed(m.recallMacro)],
-          ['F1 (macro)', fixed(m.f1Macro)],
-          ['Training rows', m.trainSize],
-          ['Holdout rows', m.testSize],
-        ],
-      ),
-      '',
-    )
-  }
-
-  out.push('## Image scan', '')
-  const scan = input.scan
-  if (!scan) {
-    out.push('The image was not scanned.', '')
-    return out.join('\n')
-  }
-  out.push(
-    `Trivy ${scan.trivyVersion}${scan.dbUpdatedAt ? `, vulnerability DB updated ${scan.dbUpdatedAt}` : ''}.`,
-    `Reports: ${path.basename(scan.jsonReport)} (Trivy JSON), ${path.basename(scan.sarifReport)} (SARIF).`,
+function renderMetrics(m: Metrics): string[] {
+  return [
+    '## Model metrics (holdout)',
     '',
-  )
-  out.push(
+    table(
+      ['Metric', 'Value'],
+      [
+        ['Accuracy', fixed(m.accuracy)],
+        ['Precision (macro)', fixed(m.precisionMacro)],
+        ['Recall (macro)', fixed(m.recallMacro)],
+        ['F1 (macro)', fixed(m.f1Macro)],
+        ['Training rows', m.trainSize],
+        ['Holdout rows', m.testSize],
+      ],
+    ),
+    '',
+  ]
+}
+
+/** Counts per severity, then per scanner and severity. */
+function renderCounts(scan: ScanResult): string[] {
+  const db = scan.dbUpdatedAt ? `, vulnerability DB updated ${scan.dbUpdatedAt}` : ''
+  const out = [
+    escape(`Trivy ${scan.trivyVersion}${db}.`),
+    `Reports: ${escape(path.basename(scan.jsonReport))} (Trivy JSON), ${escape(path.basename(scan.sarifReport))} (SARIF).`,
+    '',
     table(
       ['Severity', 'Findings'],
       SEVERITY_ORDER.map((s) => [s, scan.counts[s] ?? 0]),
     ),
     '',
-  )
+  ]
   const scanners = SCANNERS.filter((sc) => scan.findings.some((f) => f.scanner === sc))
   if (scanners.length > 0) {
+    const count = (sc: string, s: string): number =>
+      scan.findings.filter((f) => f.scanner === sc && f.severity === s).length
     out.push(
       table(
         ['Scanner', ...SEVERITY_ORDER],
-        scanners.map((sc) => [
-          sc,
-          ...SEVERITY_ORDER.map(
-            (s) => scan.findings.filter((f) => f.scanner === sc && f.severity === s).length,
-          ),
-        ]),
+        scanners.map((sc) => [sc, ...SEVERITY_ORDER.map((s) => count(sc, s))]),
       ),
       '',
     )
   }
-  const exceptions = renderExceptionsReport(scan)
-  if (scan.findings.length === 0) {
-    out.push('No findings.', '', ...exceptions)
-    return out.join('\n')
-  }
-  out.push(`## Findings (${scan.findings.length})`, '')
-  out.push(
+  return out
+}
+
+/** Every finding, most severe first. */
+function renderFindings(findings: Finding[]): string[] {
+  return [
+    `## Findings (${findings.length})`,
+    '',
     table(
       ['Severity', 'Id', 'Scanner', 'Target', 'Package', 'Installed', 'Fixed in', 'Title', 'Link'],
-      [...scan.findings]
+      [...findings]
         .sort(compareFindings)
         .map((f) => [
           f.severity,
@@ -147,12 +123,23 @@ export function renderScanReport(input: ReportInput): string {
           f.installedVersion,
           f.fixedVersion || (f.scanner === 'vuln' ? 'no fix' : ''),
           f.title,
-          f.primaryUrl,
+          link(f.primaryUrl ?? '', f.primaryUrl),
         ]),
     ),
     '',
-    ...exceptions,
-  )
+  ]
+}
+
+export function renderScanReport(input: ReportInput): string {
+  const out: string[] = ['# mlsecops report', '', ...renderFacts(input), '']
+  if (input.metrics) out.push(...renderMetrics(input.metrics))
+  out.push('## Image scan', '')
+  const scan = input.scan
+  if (!scan) return [...out, 'The image was not scanned.', ''].join('\n')
+  out.push(...renderCounts(scan))
+  if (scan.findings.length === 0) out.push('No findings.', '')
+  else out.push(...renderFindings(scan.findings))
+  out.push(...renderExceptionsReport(scan))
   return out.join('\n')
 }
 
@@ -172,7 +159,9 @@ export function renderExceptionsReport(scan: ScanResult): string[] {
       ex.vexFiles.length > 0 ? `VEX ${ex.vexFiles.join(', ')}` : 'no VEX document',
     ]
     out.push(
-      `Exceptions from ${files.join('; ')}: ${ex.entries} ignore entries, ${ex.live} live, ${ex.expired.length} expired. Suppressed findings are out of the counts and the gate.`,
+      escape(
+        `Exceptions from ${files.join('; ')}: ${ex.entries} ignore entries, ${ex.live} live, ${ex.expired.length} expired. Suppressed findings are out of the counts and the gate.`,
+      ),
       '',
     )
   }

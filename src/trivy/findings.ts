@@ -1,4 +1,9 @@
-import type { Scanner, Severity } from '../inputs.js'
+/** Trivy's severities, lowest first (the gate's order). */
+export const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const
+export type Severity = (typeof SEVERITIES)[number]
+/** Trivy's scanners the action can run. */
+export const SCANNERS = ['vuln', 'secret', 'misconfig', 'license'] as const
+export type Scanner = (typeof SCANNERS)[number]
 
 /**
  * One finding of the scan, whatever the scanner, normalized from Trivy's JSON report.

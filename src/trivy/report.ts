@@ -2,7 +2,7 @@
  * Reads Trivy's JSON report (SchemaVersion 2) into findings. Pure: no I/O.
  */
 import { ScannerError } from '../errors.js'
-import { SEVERITIES, type Severity } from '../inputs.js'
+import { SEVERITIES, type Severity } from './findings.js'
 import type { Finding, SeverityCounts } from './findings.js'
 
 interface TrivyVulnerability {

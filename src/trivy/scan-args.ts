@@ -1,7 +1,7 @@
 /**
  * Pure argument building for the trivy commands. No I/O here: unit-tested on its own.
  */
-import type { Scanner } from '../inputs.js'
+import type { Scanner } from './findings.js'
 
 /** Flags that keep Trivy from phoning home (update notices, telemetry). Always passed. */
 export const QUIET_NETWORK_FLAGS = ['--skip-version-check', '--disable-telemetry'] as const

@@ -3,7 +3,8 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { runCommand } from '../exec.js'
 import { ScannerError, errorMessage, oneLine } from '../errors.js'
-import { parseDuration, type Scanner } from '../inputs.js'
+import { parseDuration } from '../inputs.js'
+import type { Scanner } from './findings.js'
 import {
   dbCacheKeys,
   dbDirectory,
