@@ -165,6 +165,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(release, 'LICENSE'), 'Apache License 2.0 (bench copy)\n')
   execFileSync('tar', ['-C', release, '-czf', path.join(work, archive), 'LICENSE', 'trivy'])
   const checksums = execFileSync('sha256sum', [archive], { cwd: work, encoding: 'utf8' })
+  const archiveSha256 = checksums.split(/\s+/)[0]
   const mirror = http.createServer((req, res) => {
     if (req.url === `/v${version}/trivy_${version}_checksums.txt`) {
       res.end(checksums)
@@ -227,6 +228,8 @@ async function main(): Promise<void> {
             'build-args': `BASE_IMAGE=${MLSECOPS_BASE_IMAGE}`,
             image,
             'trivy-skip-db-update': 'true',
+            // The mirror's archive wraps the locally built binary: pinned as a user would pin it.
+            'trivy-checksum': archiveSha256,
             'fail-on-severity': 'none',
             'upload-artifact': 'false',
             'upload-sarif': 'false',
