@@ -202,6 +202,7 @@ describe('exceptions through the whole action', () => {
   })
 
   it('report.md lists every suppressed finding with why, its source and until when, and the expired entry', () => {
+    // The step's own work directory (<RUNNER_TEMP>/mlsecops/<step>-<random>) is the parent of model-dir.
     const md = fs.readFileSync(
       path.join(path.dirname(run.outputs['model-dir']), 'report.md'),
       'utf8',

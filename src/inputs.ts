@@ -379,7 +379,7 @@ export function parseDuration(text: string): number | undefined {
   return ((h * 60 + m) * 60 + s) * 1000
 }
 
-type TrainInputs = Pick<
+export type TrainInputs = Pick<
   Inputs,
   'dataset' | 'maxDatasetBytes' | 'targetColumn' | 'testSize' | 'seed' | 'minAccuracy'
 >
@@ -409,7 +409,7 @@ function readTrainInputs(workspace: string): TrainInputs {
   }
 }
 
-type MlflowInputs = Pick<Inputs, 'mlflowTrackingUri' | 'mlflowExperiment' | 'mlflowAuth'>
+export type MlflowInputs = Pick<Inputs, 'mlflowTrackingUri' | 'mlflowExperiment' | 'mlflowAuth'>
 
 function readMlflowInputs(env: NodeJS.ProcessEnv): MlflowInputs {
   const mlflowTrackingUri = parseServiceUrl(
@@ -434,7 +434,7 @@ function readMlflowInputs(env: NodeJS.ProcessEnv): MlflowInputs {
   return { mlflowTrackingUri, mlflowExperiment, mlflowAuth }
 }
 
-type ModelInputs = Pick<Inputs, 'modelName' | 'modelAlias' | 'image'>
+export type ModelInputs = Pick<Inputs, 'modelName' | 'modelAlias' | 'image'>
 
 /** The registered model's name and alias, and the image named after it. */
 function readModelInputs(env: NodeJS.ProcessEnv): ModelInputs {
@@ -475,7 +475,10 @@ function readModelInputs(env: NodeJS.ProcessEnv): ModelInputs {
   return { modelName, modelAlias, image }
 }
 
-type BuildInputs = Pick<Inputs, 'build' | 'dockerfile' | 'context' | 'buildArgs' | 'buildTimeoutMs'>
+export type BuildInputs = Pick<
+  Inputs,
+  'build' | 'dockerfile' | 'context' | 'buildArgs' | 'buildTimeoutMs'
+>
 
 function readBuildInputs(workspace: string): BuildInputs {
   const build = parseBoolean('build', readInput('build'))
@@ -501,7 +504,7 @@ function readBuildInputs(workspace: string): BuildInputs {
   }
 }
 
-type ExceptionInputs = Pick<
+export type ExceptionInputs = Pick<
   Inputs,
   'trivyignores' | 'vex' | 'ignoreExpiryWarningDays' | 'requireIgnoreReason'
 >
@@ -520,7 +523,7 @@ function readExceptionInputs(workspace: string): ExceptionInputs {
   }
 }
 
-type ScanInputs = Pick<
+export type ScanInputs = Pick<
   Inputs,
   | 'scan'
   | 'trivyVersion'
@@ -567,7 +570,7 @@ function readScanInputs(env: NodeJS.ProcessEnv, workspace: string): ScanInputs {
   }
 }
 
-type PublishInputs = Pick<
+export type PublishInputs = Pick<
   Inputs,
   | 'uploadArtifact'
   | 'artifactName'
