@@ -22,16 +22,33 @@ export class GateError extends Error {
   }
 }
 
+/** Where an HttpError happened: never a query string or credentials in the URL, the body cut to one line. */
+export interface HttpErrorDetails {
+  method?: string
+  /** The request URL without userinfo, query or fragment. */
+  url?: string
+  /** The start of the answer's body on one line, capped in length. */
+  excerpt?: string
+}
+
 /** An HTTP service answered with an error, or could not be reached after the bounded retries. */
 export class HttpError extends Error {
+  readonly method?: string
+  readonly url?: string
+  readonly excerpt?: string
+
   constructor(
     readonly service: string,
     readonly status: number | undefined,
     readonly code: string | undefined,
     message: string,
+    details: HttpErrorDetails = {},
   ) {
     super(message)
     this.name = 'HttpError'
+    this.method = details.method
+    this.url = details.url
+    this.excerpt = details.excerpt
   }
 }
 
