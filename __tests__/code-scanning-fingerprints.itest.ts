@@ -6,7 +6,7 @@
  * fingerprint for each finding; another image's findings must not. The received SARIF must still validate with
  * the SARIF Multitool (SARIF and GitHub rules) and the SARIF 2.1.0 schema.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -25,9 +25,6 @@ import {
 import { MLSECOPS_TRIVY_DIR, MLSECOPS_TRIVY_VERSION, REPO_ROOT, TRIVY_BINARY } from './stack/env.js'
 import { multitoolValidate, schemaValidate } from './stack/sarif.js'
 import { writeTrivyTestDb } from './stack/trivy-test-db.js'
-
-// Hooks build images and scan: they get the long budget too.
-jest.setTimeout(600_000)
 
 const TOKEN = 'ghs_fingerprintTestToken0123456789abcdef'
 const SHA = 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3'

@@ -4,7 +4,7 @@
  * checksum installs into the tool cache; a wrong one, or an archive the checksums file does not list, is refused
  * before anything is extracted or run.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
@@ -14,8 +14,6 @@ import * as path from 'node:path'
 import { ScannerError } from '../src/errors.js'
 import { locateOrInstallTrivy } from '../src/trivy/install.js'
 import { MLSECOPS_TRIVY_DIR, MLSECOPS_TRIVY_VERSION, TRIVY_BINARY } from './stack/env.js'
-
-jest.setTimeout(600_000)
 
 const VERSION = MLSECOPS_TRIVY_VERSION
 const ARCH_NAMES: Record<string, string> = { x64: '64bit', arm64: 'ARM64' }

@@ -4,7 +4,7 @@
  * database and `dpkg --compare-versions` (which advisories must match), Trivy run directly with
  * --ignore-unfixed (what "ignore-unfixed" means), the SARIF Multitool and ajv with the SARIF 2.1.0 schema.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -42,9 +42,6 @@ import {
   type ExpectedVulnerability,
 } from './stack/trivy-test-db.js'
 import { trainModel } from '../src/train/train-stage.js'
-
-// jest.config's project-level testTimeout does not reach hooks: long steps get their own budget.
-jest.setTimeout(600_000)
 
 let tmp: string
 let cacheDir: string
