@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ConfigurationError } from './errors.js'
+import { SBOM_FORMATS, type SbomFormatInput } from './sbom/write-sbom.js'
 
 /**
  * Every input of action.yml, with the same default action.yml declares. The runner fills these in before it
@@ -44,6 +45,13 @@ export const INPUT_DEFAULTS = {
   'upload-sarif': 'true',
   'sarif-category': 'mlsecops',
   'github-token': '',
+  push: 'false',
+  'sbom-format': 'cyclonedx',
+  'cosign-key': '',
+  'cosign-password': '',
+  'cosign-keyless': 'false',
+  'cosign-version': '2.6.5',
+  'cosign-tlog-upload': 'true',
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
@@ -100,6 +108,15 @@ export interface Inputs {
   uploadSarif: boolean
   sarifCategory: string
   githubToken: string
+  /** Push the scanned image to its registry when every gate passed. */
+  push: boolean
+  sbomFormat: SbomFormatInput
+  /** PEM private key or KMS URI; '' for none (a secret: masked here). */
+  cosignKey: string
+  cosignPassword: string
+  cosignKeyless: boolean
+  cosignVersion: string
+  cosignTlogUpload: boolean
 }
 
 /** Reads one input, falling back to action.yml's default when the runner did not set it. */
@@ -386,6 +403,17 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const githubToken = readInput('github-token') || env.GITHUB_TOKEN || ''
   if (githubToken) core.setSecret(githubToken)
 
+  const promote = readPromoteInputs()
+  if (
+    promote.push &&
+    !(parseBoolean('build', readInput('build')) && parseBoolean('scan', readInput('scan')))
+  ) {
+    throw new ConfigurationError(
+      'push',
+      "Input 'push' is true but build or scan is false: only the image that was built and scanned here is pushed.",
+    )
+  }
+
   const trivyCacheDir =
     readInput('trivy-cache-dir').trim() ||
     path.join(
@@ -435,5 +463,60 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     uploadSarif: parseBoolean('upload-sarif', readInput('upload-sarif')),
     sarifCategory,
     githubToken,
+    ...promote,
+  }
+}
+
+/** Masks a secret in the log: the whole value and, for a multi-line one (a PEM key), each line. */
+function maskSecret(value: string): void {
+  if (!value) return
+  core.setSecret(value)
+  for (const line of value.split(/\r?\n/)) if (line.trim().length >= 8) core.setSecret(line.trim())
+}
+
+/** push, sbom-format and the cosign inputs: the promotion of the scanned image. */
+function readPromoteInputs(): Pick<
+  Inputs,
+  | 'push'
+  | 'sbomFormat'
+  | 'cosignKey'
+  | 'cosignPassword'
+  | 'cosignKeyless'
+  | 'cosignVersion'
+  | 'cosignTlogUpload'
+> {
+  const cosignKey = readInput('cosign-key')
+  const cosignPassword = readInput('cosign-password')
+  maskSecret(cosignKey)
+  maskSecret(cosignPassword)
+  const push = parseBoolean('push', readInput('push'))
+  const sbomFormat = readInput('sbom-format').trim().toLowerCase()
+  if (!(SBOM_FORMATS as readonly string[]).includes(sbomFormat)) {
+    fail('sbom-format', sbomFormat, `use one of ${SBOM_FORMATS.join(', ')}`)
+  }
+  const cosignKeyless = parseBoolean('cosign-keyless', readInput('cosign-keyless'))
+  if (cosignKeyless && cosignKey.trim() !== '') {
+    throw new ConfigurationError(
+      'cosign-keyless',
+      "Inputs 'cosign-key' and 'cosign-keyless' are both set: sign with a key or keyless, not both.",
+    )
+  }
+  if ((cosignKeyless || cosignKey.trim() !== '') && !push) {
+    throw new ConfigurationError(
+      'push',
+      "Input 'push' is false but a cosign signature is asked for: only a pushed image (its digest) can be signed; set push: true.",
+    )
+  }
+  const cosignVersion = readInput('cosign-version').trim().replace(/^v/, '')
+  if (!/^\d+\.\d+\.\d+$/.test(cosignVersion))
+    fail('cosign-version', cosignVersion, 'use a release such as 2.6.5')
+  return {
+    push,
+    sbomFormat: sbomFormat as SbomFormatInput,
+    cosignKey,
+    cosignPassword,
+    cosignKeyless,
+    cosignVersion,
+    cosignTlogUpload: parseBoolean('cosign-tlog-upload', readInput('cosign-tlog-upload')),
   }
 }

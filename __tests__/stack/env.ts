@@ -24,3 +24,11 @@ export const MLSECOPS_BASE_IMAGE = process.env.MLSECOPS_BASE_IMAGE || 'local/deb
 export const TRIVY_BINARY = path.join(MLSECOPS_TRIVY_DIR, 'trivy')
 /** The test vulnerability DB writer built by scripts/stack/install.sh (scripts/trivy-test-db). */
 export const TRIVY_TEST_DB_BINARY = path.join(MLSECOPS_CACHE, 'trivy-test-db', 'trivy-test-db')
+
+/** cosign built by scripts/stack/install.sh (issue 13), and the venv with the SBOM validators. */
+export const MLSECOPS_COSIGN_VERSION = process.env.MLSECOPS_COSIGN_VERSION || '2.6.5'
+export const MLSECOPS_COSIGN_DIR =
+  process.env.MLSECOPS_COSIGN_DIR || path.join(MLSECOPS_CACHE, `cosign-${MLSECOPS_COSIGN_VERSION}`)
+export const COSIGN_BINARY = path.join(MLSECOPS_COSIGN_DIR, 'cosign')
+export const MLSECOPS_SBOM_VENV =
+  process.env.MLSECOPS_SBOM_VENV || path.join(MLSECOPS_CACHE, 'sbom-venv')

@@ -12,6 +12,8 @@ need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
+# A local container registry (distribution 2.8) for the push and signing tests (issue 13).
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 # PostgreSQL: the backend store of the concurrency test's MLflow server (issue 6).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -76,5 +78,24 @@ if ! "$MLSECOPS_CACHE/bin/actionlint" -version 2>/dev/null | grep -qx "v$actionl
   log "building actionlint $actionlint_version"
   GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$MLSECOPS_CACHE/bin" \
     go install "github.com/rhysd/actionlint/cmd/actionlint@v$actionlint_version"
+fi
+# --- cosign and the SBOM validators (issue 13) ------------------------------------------------------------------
+# cosign, pinned, from the Go module proxy (no GitHub here); the tests put it on PATH for the action and use it to
+# verify. A small venv with CycloneDX's own validator (cyclonedx-python-lib, JSON strict) and spdx-tools.
+cosign_version="$MLSECOPS_COSIGN_VERSION"
+if ! "$MLSECOPS_COSIGN_DIR/cosign" version 2>/dev/null | grep -q "GitVersion: *v$cosign_version$"; then
+  log "building cosign $cosign_version (several minutes)"
+  tmp="$MLSECOPS_COSIGN_DIR.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp" GOFLAGS=-mod=mod \
+    go install -trimpath -ldflags "-s -w" "github.com/sigstore/cosign/v2/cmd/cosign@v$cosign_version"
+  rm -rf "$MLSECOPS_COSIGN_DIR" && mv "$tmp" "$MLSECOPS_COSIGN_DIR"
+fi
+if [ ! -f "$MLSECOPS_SBOM_VENV/.complete" ]; then
+  log "SBOM validators venv in $MLSECOPS_SBOM_VENV"
+  rm -rf "$MLSECOPS_SBOM_VENV"
+  python3 -m venv "$MLSECOPS_SBOM_VENV"
+  "$MLSECOPS_SBOM_VENV/bin/pip" install -q "cyclonedx-python-lib[validation]==11.12.0" "spdx-tools==0.8.5"
+  touch "$MLSECOPS_SBOM_VENV/.complete"
 fi
 log "done"

@@ -9,6 +9,8 @@ export interface CommandOptions {
   cwd?: string
   /** Extra environment variables, added to the action's own environment. */
   env?: Record<string, string>
+  /** false: the tool gets `env` alone, none of the action's environment (e.g. cosign and its key). */
+  inheritEnv?: boolean
   /** false: stream the command's output to the log (the default); true: keep it out of the log. */
   silent?: boolean
   /** How many of the last output lines to keep for error messages (default 20). */
@@ -75,7 +77,12 @@ export async function runCommand(
   const stderr: string[] = []
   const exitCode = await exec.exec(tool, [...args], {
     cwd: options.cwd,
-    env: options.env ? { ...definedEnv(process.env), ...options.env } : undefined,
+    env:
+      options.inheritEnv === false
+        ? { ...options.env }
+        : options.env
+          ? { ...definedEnv(process.env), ...options.env }
+          : undefined,
     silent: options.silent ?? false,
     ignoreReturnCode: true,
     listeners: {

@@ -42,4 +42,6 @@ export interface ScanResult {
   scanners?: Scanner[]
   /** Wall time of the scan command. */
   durationMs?: number
+  /** The trivy binary that scanned (for `trivy convert` of the same report: SBOM, cosign predicate). */
+  trivyPath?: string
 }

@@ -21,6 +21,8 @@ export interface TrivyScanArgsOptions {
    * downloads the DB itself before the scan (see trivyDownloadDbArgs), so the scan always skips the DB update.
    */
   offline: boolean
+  /** --list-all-pkgs: every package in the JSON report (an SBOM is converted from it), not only vulnerable ones. */
+  listAllPackages?: boolean
 }
 
 /** The image-config scanners that match the chosen scanners (the config is where USER root shows up). */
@@ -45,6 +47,7 @@ export function trivyImageScanArgs(options: TrivyScanArgsOptions): string[] {
   if (configScanners.length > 0) args.push('--image-config-scanners', configScanners.join(','))
   args.push('--cache-dir', options.cacheDir, '--timeout', options.timeout, '--no-progress')
   if (options.ignoreFile) args.push('--ignorefile', options.ignoreFile)
+  if (options.listAllPackages) args.push('--list-all-pkgs')
   if (options.server) {
     args.push('--server', options.server)
   } else {

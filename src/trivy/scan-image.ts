@@ -35,6 +35,8 @@ export interface ScanOptions {
   /** Trivy server URL, or '' to scan with the local DB. */
   server: string
   timeout: string
+  /** List every package in the JSON report, not only vulnerable ones (the SBOM is converted from it). */
+  listAllPackages?: boolean
 }
 
 /**
@@ -143,6 +145,7 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
       ignoreFile: options.ignoreFile,
       server: options.server,
       offline: options.skipDbUpdate,
+      listAllPackages: options.listAllPackages,
     }),
     cwd,
     `the scan of ${options.image}`,
@@ -181,5 +184,6 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     server: options.server || undefined,
     scanners: options.scanners,
     durationMs,
+    trivyPath: trivy.path,
   }
 }
