@@ -3,10 +3,9 @@
 // and the one HttpError shape (redacted URL, one-line capped excerpt). The transport is a script: no network.
 import { describe, expect, it, jest } from '@jest/globals'
 import { fakeClock } from './support/fake-clock.js'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-const info = jest.fn<(message: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, info }))
+jest.unstable_mockModule('@actions/core', () => core)
 const { HttpError } = await import('../src/errors.js')
 const { HttpClient, bodyExcerpt, redactUrl } = await import('../src/http/http-client.js')
 const { TimeBudget } = await import('../src/http/budget.js')

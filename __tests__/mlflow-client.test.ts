@@ -1,11 +1,10 @@
 // Unit tests of the MLflow client's pure parts and its retry loop, with axios' transport replaced (no network).
 import { describe, expect, it, jest } from '@jest/globals'
 import type { AxiosResponse } from 'axios'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-const setSecret = jest.fn<(secret: string) => void>()
-const info = jest.fn<(message: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, setSecret, info }))
+jest.unstable_mockModule('@actions/core', () => core)
+const { setSecret } = core
 const { HttpError } = await import('../src/errors.js')
 const {
   MlflowClient,

@@ -5,13 +5,9 @@
 // shared row (a dataset, a new alias) are sent once more when another job inserted it at the same time.
 import { describe, expect, it, jest } from '@jest/globals'
 import type { AxiosResponse } from 'axios'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-jest.unstable_mockModule('@actions/core', () => ({
-  ...actual,
-  setSecret: jest.fn(),
-  info: jest.fn(),
-}))
+jest.unstable_mockModule('@actions/core', () => core)
 const { MlflowClient } = await import('../src/mlflow/client.js')
 
 type Answer = Partial<AxiosResponse<string>>

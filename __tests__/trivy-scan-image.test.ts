@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import * as core from '../__fixtures__/core.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const reportFixture = fs.readFileSync(
@@ -16,11 +17,11 @@ const reportFixture = fs.readFileSync(
 )
 
 const events: string[] = []
-const actualCore = await import('@actions/core')
-const debug = jest.fn((m: string) => void events.push(`debug:${m}`))
-const info = jest.fn((m: string) => void events.push(`info:${m}`))
-const warning = jest.fn((m: string | Error) => void events.push(`warning:${String(m)}`))
-jest.unstable_mockModule('@actions/core', () => ({ ...actualCore, debug, info, warning }))
+core.debug.mockImplementation((m: string) => void events.push(`debug:${m}`))
+core.info.mockImplementation((m: string) => void events.push(`info:${m}`))
+core.warning.mockImplementation((m: string | Error) => void events.push(`warning:${String(m)}`))
+jest.unstable_mockModule('@actions/core', () => core)
+const { debug, info, warning } = core
 
 const isFeatureAvailable = jest.fn(() => false)
 const restoreCache = jest.fn(
