@@ -5,6 +5,8 @@ import {
   FINGERPRINT_KEY,
   addPartialFingerprints,
   imageNameWithoutTag,
+  imagePathUri,
+  relativizeImageLocations,
 } from '../src/publish/sarif-fingerprints.js'
 import type { SarifLog, SarifResult } from '../src/publish/sarif-limits.js'
 
@@ -143,5 +145,50 @@ describe('addPartialFingerprints', () => {
       other: 'x',
       [FINGERPRINT_KEY]: withId[0],
     })
+  })
+})
+
+describe('image-configuration findings (location = the image reference)', () => {
+  test.each([
+    ['model:abc', 'library/model'],
+    ['org/model:1', 'org/model'],
+    ['ghcr.io/org/model:1', 'org/model'],
+    ['localhost:5000/model:abc', 'model'],
+  ])('imagePathUri(%s) = %s', (reference, uri) => {
+    expect(imagePathUri(reference)).toBe(uri)
+  })
+
+  const rootUser = (reference: string): SarifResult => ({
+    ruleId: 'DS002',
+    message: { text: 'Artifact: ' + reference + '\nType: dockerfile' },
+    locations: [
+      { physicalLocation: { artifactLocation: { uri: reference, uriBaseId: 'ROOTPATH' } } },
+    ],
+  })
+
+  test('the location becomes the relative image path; other locations stay', () => {
+    const log = logOf(
+      [rootUser('model:run1'), vuln('CVE-1', 'libc6', '1', 'library/model')],
+      'model:run1',
+    )
+    const after = relativizeImageLocations(log)
+    const uris = after.runs[0].results!.map(
+      (r) =>
+        (r.locations as { physicalLocation: { artifactLocation: { uri: string } } }[])[0]
+          .physicalLocation.artifactLocation.uri,
+    )
+    expect(uris).toEqual(['library/model', 'library/model'])
+    expect(log.runs[0].results![0].locations).toEqual(rootUser('model:run1').locations)
+  })
+
+  test('its fingerprint does not change with the tag', () => {
+    const a = addPartialFingerprints(logOf([rootUser('model:run1')]), 'model:run1')
+    const b = addPartialFingerprints(logOf([rootUser('model:run2')]), 'model:run2')
+    const c = addPartialFingerprints(
+      relativizeImageLocations(logOf([rootUser('model:run3')]), 'model:run3'),
+      'model:run3',
+    )
+    expect(fingerprints(b)).toEqual(fingerprints(a))
+    expect(fingerprints(c)).toEqual(fingerprints(a))
   })
 })

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import type { RunContext } from '../context.js'
 import { HttpError, ScannerError, errorMessage } from '../errors.js'
 import { GitHubApiClient, sleepMs } from './github-api-client.js'
-import { addPartialFingerprints } from './sarif-fingerprints.js'
+import { addPartialFingerprints, relativizeImageLocations } from './sarif-fingerprints.js'
 import {
   GITHUB_SARIF_LIMITS,
   fitSarifToLimits,
@@ -193,7 +193,10 @@ export async function uploadSarifToCodeScanning(
 
   // Fingerprints before fitting, so that what the limits drop does not renumber equal findings.
   const sarif = addPartialFingerprints(
-    applyCategory(readSarifFile(options.sarifFile), options.category),
+    relativizeImageLocations(
+      applyCategory(readSarifFile(options.sarifFile), options.category),
+      options.image,
+    ),
     options.image,
   )
   const fitted = fitSarifToLimits(sarif, options.limits ?? GITHUB_SARIF_LIMITS)

@@ -24,6 +24,69 @@ export function imageNameWithoutTag(reference: string): string {
   return colon >= 0 ? withoutDigest.slice(0, colon) : withoutDigest
 }
 
+/**
+ * The image as a relative path, the way Trivy writes the location of OS-package findings: the reference
+ * without tag, digest or registry host, Docker Hub's `library/` for a one-part name
+ * (`ghcr.io/org/model:1` -> `org/model`, `model:abc` -> `library/model`; Docker's reference path).
+ */
+export function imagePathUri(reference: string): string {
+  const parts = imageNameWithoutTag(reference).split('/')
+  if (parts.length > 1 && (/[.:]/.test(parts[0]) || parts[0] === 'localhost')) {
+    return parts.slice(1).join('/')
+  }
+  return parts.length === 1 ? `library/${parts[0]}` : parts.join('/')
+}
+
+interface LocatedLocation {
+  physicalLocation?: {
+    artifactLocation?: { uri?: unknown; [key: string]: unknown }
+    [key: string]: unknown
+  }
+  [key: string]: unknown
+}
+
+interface LocatedResult {
+  locations?: LocatedLocation[]
+}
+
+/**
+ * Trivy gives findings in the image's configuration (a root user, say) the image reference itself as location:
+ * `model:abc` with uriBaseId ROOTPATH. That is not a relative URI (SARIF1004: `model` reads as a scheme), and it
+ * carries the tag, which changes every run. Such locations become imagePathUri(reference), the path Trivy uses
+ * for the same image's package findings. `image` as in addPartialFingerprints. Pure: returns a new log.
+ */
+export function relativizeImageLocations(sarif: SarifLog, image = ''): SarifLog {
+  return {
+    ...sarif,
+    runs: sarif.runs.map((run) => {
+      const references = new Set([image, runImage(run)].filter((r) => r !== ''))
+      if (!run.results || references.size === 0) return run
+      const isImage = (location: unknown): boolean => {
+        const uri = (location as LocatedLocation).physicalLocation?.artifactLocation?.uri
+        return typeof uri === 'string' && references.has(uri)
+      }
+      const results = run.results.map((result) => {
+        const locations = (result as LocatedResult).locations
+        if (!locations?.some(isImage)) return result
+        return {
+          ...result,
+          locations: locations.map((location) => {
+            if (!isImage(location)) return location
+            const physical = location.physicalLocation!
+            const artifact = physical.artifactLocation!
+            const uri = imagePathUri(String(artifact.uri))
+            return {
+              ...location,
+              physicalLocation: { ...physical, artifactLocation: { ...artifact, uri } },
+            }
+          }),
+        }
+      })
+      return { ...run, results }
+    }),
+  }
+}
+
 export interface FindingIdentity {
   image: string
   rule: string
@@ -45,11 +108,11 @@ function packageOf(result: SarifResult): string {
   return /^Package: (.*)$/m.exec(text)?.[1]?.trim() ?? ''
 }
 
-function pathOf(result: SarifResult): string {
-  const first = result.locations?.[0] as
-    { physicalLocation?: { artifactLocation?: { uri?: unknown } } } | undefined
-  const uri = first?.physicalLocation?.artifactLocation?.uri
-  return typeof uri === 'string' ? uri : ''
+/** The first location's path; the image reference itself counts as the image's path (no tag). */
+function pathOf(result: SarifResult, image: string): string {
+  const uri = (result as LocatedResult).locations?.[0]?.physicalLocation?.artifactLocation?.uri
+  if (typeof uri !== 'string') return ''
+  return image !== '' && uri === image ? imagePathUri(uri) : uri
 }
 
 /** The image a run scanned, as Trivy records it in the run's properties. */
@@ -67,7 +130,7 @@ export function findingIdentity(
     image: imageNameWithoutTag(image),
     rule: ruleIdOf(result, run),
     package: packageOf(result),
-    path: pathOf(result),
+    path: pathOf(result, image),
   }
 }
 
