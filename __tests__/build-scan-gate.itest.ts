@@ -142,8 +142,14 @@ describe('run(): build, scan and gate', () => {
     )
     expect(fs.existsSync(outputs['json-report'])).toBe(true)
     expect(fs.existsSync(outputs['sarif-report'])).toBe(true)
-    expect(path.dirname(outputs['json-report'])).toBe(
-      path.join(process.env.RUNNER_TEMP as string, 'mlsecops', 'reports'),
+    // The step's own work directory: <RUNNER_TEMP>/mlsecops/<step>-<random>/reports.
+    expect(path.dirname(path.dirname(outputs['json-report']))).toBe(
+      path.dirname(outputs['model-dir']),
+    )
+    expect(path.dirname(outputs['json-report'])).toMatch(
+      new RegExp(
+        `^${path.join(process.env.RUNNER_TEMP as string, 'mlsecops')}/[^/]+-[A-Za-z0-9]{6}/reports$`,
+      ),
     )
     const count = (s: string) => String(expected.filter((e) => e.severity === s).length)
     expect(outputs.critical).toBe('0') // the workspace's .trivyignore took the only CRITICAL out

@@ -58,7 +58,6 @@ async function scanAndUpload(image: string, pass: { image?: string } = { image }
     trivyVersion: MLSECOPS_TRIVY_VERSION,
     scanners: ['vuln', 'secret', 'misconfig'],
     cacheDir,
-    ignoreFile: '',
     skipDbUpdate: true,
     dbRepositories: [],
     server: '',
