@@ -265,6 +265,20 @@ export function parseServiceUrl(name: InputName, value: string, credentialsFix: 
       `Input '${name}' has credentials inside the URL: remove them and ${credentialsFix}.`,
     )
   }
+  if (url.hash !== '') {
+    // The address copied from the browser (https://host/#/experiments/3): the server is the part before '#'.
+    const server = text.slice(0, text.indexOf('#')).replace(/\/+$/, '')
+    core.notice(
+      `Input '${name}': using ${server.split('?')[0]}, the part before '#' (the rest is a page of the web UI, not the server's address).`,
+    )
+    return parseServiceUrl(name, server, credentialsFix)
+  }
+  if (url.search !== '') {
+    throw new ConfigurationError(
+      name,
+      `Input '${name}' has a query string (not shown: it may hold a key), which the server's API does not take: remove it and ${credentialsFix}.`,
+    )
+  }
   return text.replace(/\/+$/, '')
 }
 
@@ -274,9 +288,11 @@ export function parseServiceUrl(name: InputName, value: string, credentialsFix: 
  */
 export function redactUrl(text: string): string {
   const at = text.lastIndexOf('@')
-  if (at < 0) return text
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? ''
-  return `${scheme}***${text.slice(at)}`
+  const redacted = at < 0 ? text : `${scheme}***${text.slice(at)}`
+  // A query string may hold a key: never shown.
+  const query = redacted.indexOf('?')
+  return query < 0 ? redacted : `${redacted.slice(0, query)}?…`
 }
 
 export function splitList(value: string): string[] {
@@ -379,7 +395,7 @@ export function parseDuration(text: string): number | undefined {
   return ((h * 60 + m) * 60 + s) * 1000
 }
 
-type TrainInputs = Pick<
+export type TrainInputs = Pick<
   Inputs,
   'dataset' | 'maxDatasetBytes' | 'targetColumn' | 'testSize' | 'seed' | 'minAccuracy'
 >
@@ -409,7 +425,7 @@ function readTrainInputs(workspace: string): TrainInputs {
   }
 }
 
-type MlflowInputs = Pick<Inputs, 'mlflowTrackingUri' | 'mlflowExperiment' | 'mlflowAuth'>
+export type MlflowInputs = Pick<Inputs, 'mlflowTrackingUri' | 'mlflowExperiment' | 'mlflowAuth'>
 
 function readMlflowInputs(env: NodeJS.ProcessEnv): MlflowInputs {
   const mlflowTrackingUri = parseServiceUrl(
@@ -434,7 +450,7 @@ function readMlflowInputs(env: NodeJS.ProcessEnv): MlflowInputs {
   return { mlflowTrackingUri, mlflowExperiment, mlflowAuth }
 }
 
-type ModelInputs = Pick<Inputs, 'modelName' | 'modelAlias' | 'image'>
+export type ModelInputs = Pick<Inputs, 'modelName' | 'modelAlias' | 'image'>
 
 /** The registered model's name and alias, and the image named after it. */
 function readModelInputs(env: NodeJS.ProcessEnv): ModelInputs {
@@ -475,7 +491,10 @@ function readModelInputs(env: NodeJS.ProcessEnv): ModelInputs {
   return { modelName, modelAlias, image }
 }
 
-type BuildInputs = Pick<Inputs, 'build' | 'dockerfile' | 'context' | 'buildArgs' | 'buildTimeoutMs'>
+export type BuildInputs = Pick<
+  Inputs,
+  'build' | 'dockerfile' | 'context' | 'buildArgs' | 'buildTimeoutMs'
+>
 
 function readBuildInputs(workspace: string): BuildInputs {
   const build = parseBoolean('build', readInput('build'))
@@ -501,7 +520,7 @@ function readBuildInputs(workspace: string): BuildInputs {
   }
 }
 
-type ExceptionInputs = Pick<
+export type ExceptionInputs = Pick<
   Inputs,
   'trivyignores' | 'vex' | 'ignoreExpiryWarningDays' | 'requireIgnoreReason'
 >
@@ -520,7 +539,7 @@ function readExceptionInputs(workspace: string): ExceptionInputs {
   }
 }
 
-type ScanInputs = Pick<
+export type ScanInputs = Pick<
   Inputs,
   | 'scan'
   | 'trivyVersion'
@@ -567,7 +586,7 @@ function readScanInputs(env: NodeJS.ProcessEnv, workspace: string): ScanInputs {
   }
 }
 
-type PublishInputs = Pick<
+export type PublishInputs = Pick<
   Inputs,
   | 'uploadArtifact'
   | 'artifactName'

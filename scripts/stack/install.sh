@@ -34,6 +34,9 @@ if ! "$MLSECOPS_VENV/bin/python" -c 'import psycopg2' >/dev/null 2>&1; then
   log "pip install psycopg2-binary into $MLSECOPS_VENV"
   "$MLSECOPS_VENV/bin/pip" install -q psycopg2-binary==2.9.13
 fi
+# MLflow 2.9.2, the oldest supported server: the 2.x half of __tests__/mlflow-compat.itest.ts (issue 11).
+# `npm run compat` makes the venvs of the other releases the same way.
+bash "$here/../compat/mlflow-venv.sh" 2.9.2 >/dev/null
 
 if [ ! -x "$MLSECOPS_TRIVY_DIR/trivy" ]; then
   log "building Trivy $MLSECOPS_TRIVY_VERSION (several minutes)"

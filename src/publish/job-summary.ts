@@ -292,6 +292,21 @@ export const SUPPRESSED_ROWS = 200
  * the list collapsed, and the ignore entries that expired (they suppress nothing) or expire soon.
  * Empty when no exception was given and nothing was suppressed.
  */
+/** One line listing ignore entries: each id with its source and date. */
+function exceptionList(
+  title: string,
+  lead: string,
+  entries: readonly { id: string; source: string; until: string }[],
+  dateWord: string,
+): string {
+  const items = entries.flatMap((e, i) => [
+    i > 0 ? ', ' : '',
+    code(e.id),
+    ` (${e.source}, ${dateWord} ${e.until})`,
+  ])
+  return join(strong(title), lead, ...items, '.').text
+}
+
 export function renderSuppressedSection(scan: ScanResult): string {
   const suppressed = [...(scan.suppressed ?? [])].sort(compareFindings)
   const ex = scan.exceptions
@@ -342,31 +357,18 @@ export function renderSuppressedSection(scan: ScanResult): string {
   if (ex && ex.expired.length > 0) {
     parts.push(
       '',
-      join(
-        strong(`Expired exceptions (${ex.expired.length})`),
+      exceptionList(
+        `Expired exceptions (${ex.expired.length})`,
         ', they suppress nothing: ',
-        ...ex.expired.flatMap((e, i) => [
-          i > 0 ? ', ' : '',
-          code(e.id),
-          ` (${e.source}, expired ${e.until})`,
-        ]),
-        '.',
-      ).text,
+        ex.expired,
+        'expired',
+      ),
     )
   }
   if (ex && ex.expiringSoon.length > 0) {
     parts.push(
       '',
-      join(
-        strong(`Expiring soon (${ex.expiringSoon.length})`),
-        ': ',
-        ...ex.expiringSoon.flatMap((e, i) => [
-          i > 0 ? ', ' : '',
-          code(e.id),
-          ` (${e.source}, until ${e.until})`,
-        ]),
-        '.',
-      ).text,
+      exceptionList(`Expiring soon (${ex.expiringSoon.length})`, ': ', ex.expiringSoon, 'until'),
     )
   }
   return parts.join('\n')

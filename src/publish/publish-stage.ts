@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import * as path from 'node:path'
 import type { RunContext } from '../context.js'
+import type { PublishInputs } from '../inputs.js'
 import { errorMessage } from '../errors.js'
 import type { Metrics } from '../train/metrics.js'
 import type { ScanResult } from '../trivy/findings.js'
@@ -16,7 +17,8 @@ import { writeScanReport } from './report-text.js'
  * the verdict is recorded.
  */
 
-export interface PublishOptions {
+/** Where the results go: the publish inputs, and what the earlier stages made. */
+export interface PublishOptions extends PublishInputs {
   workDir: string
   context: RunContext
   metrics: Metrics
@@ -27,12 +29,6 @@ export interface PublishOptions {
   imageId?: string
   modelName: string
   modelVersion?: string
-  uploadArtifact: boolean
-  artifactName: string
-  retentionDays: number
-  uploadSarif: boolean
-  sarifCategory: string
-  githubToken: string
 }
 
 export interface PublishResult {

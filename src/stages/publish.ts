@@ -1,6 +1,6 @@
 import * as path from 'node:path'
 import type { BuildResult } from '../docker/build-image.js'
-import type { Inputs } from '../inputs.js'
+import type { Inputs, PublishInputs } from '../inputs.js'
 import type { Registration } from '../mlflow/registration.js'
 import { publishReports, type PublishResult } from '../publish/publish-stage.js'
 import type { Stage } from '../stage.js'
@@ -9,16 +9,7 @@ import type { TrainResult } from '../train/train-stage.js'
 import type { StageContext } from './context.js'
 import type { ScanStageResult } from './scan.js'
 
-export type PublishStageInput = Pick<
-  Inputs,
-  | 'modelName'
-  | 'uploadArtifact'
-  | 'artifactName'
-  | 'retentionDays'
-  | 'uploadSarif'
-  | 'sarifCategory'
-  | 'githubToken'
->
+export type PublishStageInput = PublishInputs & Pick<Inputs, 'modelName'>
 
 /**
  * report.md, the workflow artifact, then code scanning. The upload functions set artifact-id and sarif-id as

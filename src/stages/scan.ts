@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import * as path from 'node:path'
 import type { BuildResult } from '../docker/build-image.js'
 import { evaluateSeverityGate, type SeverityGateDecision } from '../gate.js'
-import type { Inputs } from '../inputs.js'
+import type { ExceptionInputs, Inputs, ScanInputs } from '../inputs.js'
 import type { Stage } from '../stage.js'
 import { SEVERITIES, type ScanResult } from '../trivy/findings.js'
 import { loadExceptions, type Exceptions } from '../trivy/exceptions.js'
@@ -11,27 +11,9 @@ import { renderSuppressedSection } from '../publish/job-summary.js'
 import { renderScanSection } from '../trivy/scan-summary.js'
 import type { StageContext } from './context.js'
 
-export type ScanStageInput = Pick<
-  Inputs,
-  | 'scan'
-  | 'trivyVersion'
-  | 'trivyChecksum'
-  | 'scanners'
-  | 'trivyCacheDir'
-  | 'cache'
-  | 'trivySkipDbUpdate'
-  | 'trivyDbRepositories'
-  | 'trivyServer'
-  | 'trivyTimeout'
-  | 'failOnSeverity'
-  | 'ignoreUnfixed'
-  | 'sbomFormat'
->
+export type ScanStageInput = ScanInputs & Pick<Inputs, 'sbomFormat'>
 
-export type ExceptionsInput = Pick<
-  Inputs,
-  'build' | 'scan' | 'trivyignores' | 'vex' | 'ignoreExpiryWarningDays' | 'requireIgnoreReason'
->
+export type ExceptionsInput = ExceptionInputs & Pick<Inputs, 'build' | 'scan'>
 
 /**
  * The ignore files and VEX documents, read and checked before anything runs (a malformed ignore file or a
