@@ -82,6 +82,14 @@ if ! "$MLSECOPS_CACHE/bin/actionlint" -version 2>/dev/null | grep -qx "v$actionl
   GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$MLSECOPS_CACHE/bin" \
     go install "github.com/rhysd/actionlint/cmd/actionlint@v$actionlint_version"
 fi
+# nektos/act runs the project's workflow files on the host (-P ubuntu-latest=-self-hosted): a real runner reads
+# action.yml (the act itest). Pinned, from the Go module proxy.
+act_version="$MLSECOPS_ACT_VERSION"
+if ! "$MLSECOPS_CACHE/bin/act" --version 2>/dev/null | grep -q "version $act_version$"; then
+  log "building act $act_version"
+  GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$MLSECOPS_CACHE/bin" \
+    go install -trimpath -ldflags "-s -w" "github.com/nektos/act@v$act_version"
+fi
 # --- cosign and the SBOM validators (issue 13) ------------------------------------------------------------------
 # cosign, pinned, from the Go module proxy (no GitHub here); the tests put it on PATH for the action and use it to
 # verify. A small venv with CycloneDX's own validator (cyclonedx-python-lib, JSON strict) and spdx-tools.
