@@ -6,7 +6,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The checkout; MLSECOPS_REPO_ROOT when this file runs compiled elsewhere (npm run bench:job). */
+export const REPO_ROOT =
+  process.env.MLSECOPS_REPO_ROOT ||
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 export const MLSECOPS_CACHE =
   process.env.MLSECOPS_CACHE || path.join(os.homedir(), '.cache', 'mlsecops-action')
@@ -32,3 +35,7 @@ export const MLSECOPS_COSIGN_DIR =
 export const COSIGN_BINARY = path.join(MLSECOPS_COSIGN_DIR, 'cosign')
 export const MLSECOPS_SBOM_VENV =
   process.env.MLSECOPS_SBOM_VENV || path.join(MLSECOPS_CACHE, 'sbom-venv')
+
+/** nektos/act built by scripts/stack/install.sh: runs the project's workflow files on the host. */
+export const MLSECOPS_ACT_VERSION = process.env.MLSECOPS_ACT_VERSION || '0.2.89'
+export const ACT_BINARY = process.env.MLSECOPS_ACT || path.join(MLSECOPS_CACHE, 'bin', 'act')
