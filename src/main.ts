@@ -24,6 +24,9 @@ import {
   type Registration,
 } from './mlflow/registration.js'
 import { trainModel, type TrainResult } from './train/train-stage.js'
+import { promoteImage, renderPromoteSection } from './push/promote-stage.js'
+import { describeModel } from './sbom/model-card.js'
+import { writeSbom, type SbomResult } from './sbom/write-sbom.js'
 
 /**
  * The pipeline: inputs -> train -> register -> build -> scan -> publish -> gate.
@@ -138,6 +141,7 @@ export async function run(): Promise<void> {
           dbRepositories: inputs.trivyDbRepositories,
           server: inputs.trivyServer,
           timeout: inputs.trivyTimeout,
+          listAllPackages: inputs.sbomFormat !== 'none',
         }),
       )
       core.setOutput('json-report', scan.jsonReport)
@@ -162,6 +166,22 @@ export async function run(): Promise<void> {
       }
     }
 
+    // --- sbom --- (from the same JSON report: no second scan)
+    let sbom: SbomResult | undefined
+    if (scan?.trivyPath && inputs.sbomFormat !== 'none') {
+      const scanned = { trivyPath: scan.trivyPath, jsonReport: scan.jsonReport }
+      const format = inputs.sbomFormat
+      sbom = await core.group('Write the SBOM', () =>
+        writeSbom({
+          ...scanned,
+          format,
+          reportsDir: path.dirname(scanned.jsonReport),
+          model: describeModel(train, inputs.modelName, registration),
+        }),
+      )
+    }
+    core.setOutput('sbom-report', sbom?.file ?? '')
+
     // --- publish ---
     // The readable report, the artifact, then code scanning. An upload error is held until the verdict is
     // recorded (published.failure); skips are notices and a summary line.
@@ -171,6 +191,7 @@ export async function run(): Promise<void> {
       metrics: train.metrics,
       metricsFile: path.join(train.modelDir, METRICS_FILE),
       scan,
+      sbomReport: sbom?.file,
       image: build?.image,
       imageId: build?.imageId,
       modelName: inputs.modelName,
@@ -188,6 +209,23 @@ export async function run(): Promise<void> {
     // else failed), the summary, the run FINISHED; only then the failure.
     const gatePassed = gateFailures.length === 0
     core.setOutput('gate', gatePassed ? 'passed' : 'failed')
+    // --- promote --- after the gates, before the alias moves: push, sign, attest.
+    const promotion = await promoteImage({
+      push: inputs.push,
+      promote: gatePassed && published.failure === undefined,
+      notPromotedReason: gatePassed ? 'an upload failed' : 'a gate failed',
+      image: build?.image,
+      scan,
+      sbom,
+      cosignKey: inputs.cosignKey,
+      cosignPassword: inputs.cosignPassword,
+      cosignKeyless: inputs.cosignKeyless,
+      cosignVersion: inputs.cosignVersion,
+      cosignTlogUpload: inputs.cosignTlogUpload,
+      runnerTemp: context.runnerTemp,
+    })
+    core.setOutput('digest', promotion.pushed?.digest ?? '')
+    core.setOutput('image-ref', promotion.pushed?.imageRef ?? '')
     let verdict: VerdictRecord | undefined
     let verdictError: unknown
     if (registration) {
@@ -203,10 +241,15 @@ export async function run(): Promise<void> {
               gateFailures,
               image: build?.image,
               imageId: build?.imageId,
+              imageRef: promotion.pushed?.imageRef,
+              signature: promotion.signed?.method,
+              sbomFormat: sbom?.format,
+              sbomSha256: sbom?.sha256,
             },
             reportFiles: published.scanReports,
             alias: inputs.modelAlias,
-            promote: gatePassed && published.failure === undefined,
+            promote:
+              gatePassed && published.failure === undefined && promotion.failure === undefined,
           }),
         )
       } catch (error) {
@@ -240,9 +283,12 @@ export async function run(): Promise<void> {
         }),
       )
     }
+    if (inputs.push || sbom) summary.push(renderPromoteSection(promotion))
     summary.push(verdictSection)
-    // The verdict record matters: failing to write it fails the job, like an upload error.
-    const errors = [verdictError, published.failure].filter((e) => e !== undefined)
+    // The verdict record matters: failing to write it fails the job, like an upload error or a failed push.
+    const errors = [promotion.failure, verdictError, published.failure].filter(
+      (e) => e !== undefined,
+    )
     if (!gatePassed) {
       for (const error of errors) core.error(errorMessage(error))
       throw new GateError(gateFailures.join(' '))

@@ -23,6 +23,8 @@ export interface PublishOptions {
   /** metrics.json of the model directory (goes into the artifact). */
   metricsFile: string
   scan?: ScanResult
+  /** The SBOM converted from the scan, when one was written: goes with the reports. */
+  sbomReport?: string
   image?: string
   imageId?: string
   modelName: string
@@ -38,7 +40,7 @@ export interface PublishOptions {
 export interface PublishResult {
   /** The readable report (report.md). */
   reportFile: string
-  /** The scan's JSON and SARIF reports (empty when no scan ran). */
+  /** The scan's JSON and SARIF reports and the SBOM (empty when no scan ran). */
   scanReports: string[]
   artifact: NonNullable<VerdictSectionInput['artifact']>
   codeScanning?: VerdictSectionInput['codeScanning']
@@ -62,6 +64,7 @@ export async function publishReports(options: PublishOptions): Promise<PublishRe
   })
   core.info(`Wrote the readable report ${reportFile}`)
   const scanReports = scan ? [scan.jsonReport, scan.sarifReport] : []
+  if (scan && options.sbomReport) scanReports.push(options.sbomReport)
   const result: PublishResult = { reportFile, scanReports, artifact: { status: 'off' } }
 
   if (options.uploadArtifact) {
