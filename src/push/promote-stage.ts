@@ -134,7 +134,7 @@ export function renderPromoteSection(result: PromoteResult): string {
     const format = result.sbom.format === 'cyclonedx' ? 'CycloneDX' : 'SPDX (JSON)'
     rows.push([
       'SBOM',
-      `${format}, ${result.sbom.components} components (image packages and the model), \`${path.basename(result.sbom.file)}\`, sha256 \`${result.sbom.sha256}\``,
+      `${format}, ${result.sbom.components} components (image packages and the model), \`${path.basename(result.sbom.file)}\`, \`sha256:${result.sbom.sha256}\``,
     ])
   } else {
     rows.push(['SBOM', 'none'])
