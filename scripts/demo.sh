@@ -248,7 +248,8 @@ MLflow UI          $mlflow_url
   run              ${run_url:-(see the experiment mlsecops)}
   model version    $mlflow_url/#/models/$model/versions/$version   ($(output model-uri))
                    verdict tags: scan_status, scan_critical..scan_unknown, trivy_version,
-                   trivy_db_updated_at, image, image_id, gate, gate_reason
+                   trivy_db_updated_at, image, image_id, image_digest, image_signature,
+                   sbom_format, sbom_sha256, gate, gate_reason
                    alias 'candidate' -> $alias_text (it moves only when every gate passed)
 Image              $(output image)
   id               $(output image-id)
