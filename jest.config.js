@@ -10,15 +10,16 @@ const common = {
 }
 
 export default {
-  // Global: it also bounds beforeAll/afterAll hooks, where integration tests start real servers.
-  testTimeout: 300000,
+  // Unit tests: a small budget (the few slow ones, e.g. the 10 MB SARIF fit, set their own). Jest takes
+  // testTimeout from this global level only; the integration project raises it in its setup file.
+  testTimeout: 30000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'] },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/__tests__/**/*.itest.ts'],
-      testTimeout: 600000,
+      setupFilesAfterEnv: ['<rootDir>/__tests__/support/integration-timeout.ts'],
     },
   ],
 }

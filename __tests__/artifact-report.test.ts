@@ -1,6 +1,6 @@
 /**
  * Unit: the human-readable report that goes into the artifact. The rendering of a fixed input is kept as a
- * fixture (__tests__/fixtures/artifact/report.md, checked by eye); set UPDATE_FIXTURES=1 to rewrite it.
+ * fixture (__tests__/fixtures/artifact/report.md, checked by eye); set MLSECOPS_UPDATE_FIXTURES=1 to rewrite it.
  */
 import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
@@ -98,7 +98,7 @@ const input = {
 describe('renderScanReport', () => {
   it('renders the fixed input exactly as the kept fixture', () => {
     const text = renderScanReport(input)
-    if (process.env.UPDATE_FIXTURES === '1') {
+    if (process.env.MLSECOPS_UPDATE_FIXTURES === '1') {
       fs.mkdirSync(path.dirname(FIXTURE), { recursive: true })
       fs.writeFileSync(FIXTURE, text)
     }

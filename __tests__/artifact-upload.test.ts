@@ -7,13 +7,10 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-const notice = jest.fn<(m: string | Error) => void>()
-const warning = jest.fn<(m: string | Error) => void>()
-const info = jest.fn<(m: string) => void>()
-const setOutput = jest.fn<(name: string, value: unknown) => void>()
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, notice, warning, info, setOutput }))
+jest.unstable_mockModule('@actions/core', () => core)
+const { notice, warning, info, setOutput } = core
 const { ConfigurationError } = await import('../src/errors.js')
 const { artifactSkipReason, commonDirectory, uploadReportArtifact } =
   await import('../src/publish/artifact-upload.js')

@@ -303,7 +303,7 @@ const BROKEN: [string, string | Buffer | Setup, Record<string, string>, RegExp][
     'a missing file',
     () => 'no-such-file.csv',
     {},
-    /'.*no-such-file\.csv', which cannot be read \(ENOENT\)/,
+    /'no-such-file\.csv': it does not exist; give a path relative to the workspace/,
   ],
   [
     'a directory',
@@ -312,13 +312,13 @@ const BROKEN: [string, string | Buffer | Setup, Record<string, string>, RegExp][
       return 'data'
     },
     {},
-    /a directory: give a CSV file/,
+    /'data': it is a directory; give a regular file/,
   ],
   [
     'a cell with a quoted line break',
     csv(['x,y,label', '"1\n2",3,a', ...rows().map((r) => r.join(','))]),
     {},
-    /column 'x' is '1 2'/,
+    /column 'x' is '1\\n2'/,
   ],
 ]
 

@@ -4,7 +4,7 @@
  * the outputs a workflow would read and how the job fails: a tripped gate after both reports exist, a passing
  * threshold above the findings, and a broken scanner as a ScannerError rather than a pass.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -18,8 +18,6 @@ import {
 } from './stack/docker.js'
 import { MLSECOPS_BASE_IMAGE, MLSECOPS_TRIVY_DIR, TRIVY_BINARY } from './stack/env.js'
 import { expectedVulnerabilities, writeTrivyTestDb } from './stack/trivy-test-db.js'
-
-jest.setTimeout(600_000)
 
 const savedEnv = { ...process.env }
 let tmp: string
@@ -144,8 +142,14 @@ describe('run(): build, scan and gate', () => {
     )
     expect(fs.existsSync(outputs['json-report'])).toBe(true)
     expect(fs.existsSync(outputs['sarif-report'])).toBe(true)
-    expect(path.dirname(outputs['json-report'])).toBe(
-      path.join(process.env.RUNNER_TEMP as string, 'mlsecops', 'reports'),
+    // The step's own work directory: <RUNNER_TEMP>/mlsecops/<step>-<random>/reports.
+    expect(path.dirname(path.dirname(outputs['json-report']))).toBe(
+      path.dirname(outputs['model-dir']),
+    )
+    expect(path.dirname(outputs['json-report'])).toMatch(
+      new RegExp(
+        `^${path.join(process.env.RUNNER_TEMP as string, 'mlsecops')}/[^/]+-[A-Za-z0-9]{6}/reports$`,
+      ),
     )
     const count = (s: string) => String(expected.filter((e) => e.severity === s).length)
     expect(outputs.critical).toBe('0') // the workspace's .trivyignore took the only CRITICAL out

@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals'
 import * as crypto from 'node:crypto'
 import * as zlib from 'node:zlib'
-import type { Severity } from '../src/inputs.js'
+import type { Severity } from '../src/trivy/findings.js'
 import {
   GITHUB_SARIF_LIMITS,
   fitSarifToLimits,

@@ -1,32 +1,23 @@
 /**
  * Unit: code-scanning decisions (forks, Dependabot, 403), the category, the SARIF checks, and the one GitHub
- * HTTP client (retries, error lines without the token, the poll's bounded backoff), with fetch mocked: no
- * network.
+ * HTTP client (retries, error lines without the token, the poll's bounded backoff), with a scripted transport
+ * injected through the options: no network.
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as core from '../__fixtures__/core.js'
+import { fakeClock } from './support/fake-clock.js'
 
-const actual = await import('@actions/core')
-const notice = jest.fn<(m: string | Error) => void>()
-const warning = jest.fn<(m: string | Error) => void>()
-const info = jest.fn<(m: string) => void>()
-const debug = jest.fn<(m: string) => void>()
-const setOutput = jest.fn<(name: string, value: unknown) => void>()
-const setSecret = jest.fn<(secret: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({
-  ...actual,
-  notice,
-  warning,
-  info,
-  debug,
-  setOutput,
-  setSecret,
-}))
+jest.unstable_mockModule('@actions/core', () => core)
+const { notice, warning, info, debug, setOutput, setSecret } = core
 const { getRunContext } = await import('../src/context.js')
 const { HttpError, ScannerError } = await import('../src/errors.js')
 const { GitHubApiClient } = await import('../src/publish/github-api-client.js')
+const { TransportError } = await import('../src/http/transport.js')
+type Transport = import('../src/http/transport.js').Transport
+type TransportResponse = import('../src/http/transport.js').TransportResponse
 const {
   applyCategory,
   automationId,
@@ -41,13 +32,19 @@ const TOKEN = 'ghs_unitTestToken00000000000000000000000'
 const SHA = 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3'
 
 let tmp: string
-let fetchMock: jest.SpiedFunction<typeof fetch>
+let fetchMock: jest.Mock<Transport['send']>
+const transport: Transport = { send: (request) => fetchMock(request) }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
+function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): TransportResponse {
+  return {
     status,
-    headers: { 'Content-Type': 'application/json', ...headers },
-  })
+    headers: { 'content-type': 'application/json', ...headers },
+    body: Buffer.from(JSON.stringify(body)),
+  }
 }
 
 function context(extra: Record<string, string> = {}): ReturnType<typeof getRunContext> {
@@ -73,8 +70,8 @@ const noSleep = async (): Promise<void> => {}
 
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlsecops-cs-unit-'))
-  fetchMock = jest.spyOn(globalThis, 'fetch').mockImplementation(async () => {
-    throw new Error('unexpected fetch')
+  fetchMock = jest.fn<Transport['send']>(async () => {
+    throw new Error('unexpected request')
   })
 })
 
@@ -187,15 +184,17 @@ describe('GitHubApiClient', () => {
     const client = new GitHubApiClient({
       apiUrl: 'https://api.github.com',
       token: TOKEN,
+      transport,
       sleep: async (ms) => void sleeps.push(ms),
+      random: () => 1,
     })
     const response = await client.request<{ id: string }>('POST', '/x', { a: 1 })
     expect(response).toEqual({ status: 202, body: { id: 'abc' } })
     expect(sleeps).toEqual([1000, 2000])
     expect(setSecret).toHaveBeenCalledWith(TOKEN)
-    const [url, init] = fetchMock.mock.calls[0]
-    expect(url).toBe('https://api.github.com/x')
-    expect((init!.headers as Record<string, string>).Authorization).toBe(`Bearer ${TOKEN}`)
+    const [request] = fetchMock.mock.calls[0]
+    expect(request.url).toBe('https://api.github.com/x')
+    expect(request.headers.Authorization).toBe(`Bearer ${TOKEN}`)
   })
 
   it('turns an error answer into one HttpError line with neither token nor URL credentials', async () => {
@@ -205,6 +204,7 @@ describe('GitHubApiClient', () => {
     const client = new GitHubApiClient({
       apiUrl: 'https://user:hunter2@ghe.example/api/v3/',
       token: TOKEN,
+      transport,
       sleep: noSleep,
     })
     expect(client.apiUrl).toBe('https://ghe.example/api/v3')
@@ -214,10 +214,10 @@ describe('GitHubApiClient', () => {
     expect(error).toBeInstanceOf(HttpError)
     expect(error.status).toBe(422)
     expect(error.message).toBe(
-      'POST /repos/o/r/code-scanning/sarifs answered 422: Invalid request. For properties/ref; ref is invalid',
+      'GitHub API POST https://ghe.example/api/v3/repos/o/r/code-scanning/sarifs: HTTP 422 Invalid request. For properties/ref; ref is invalid.',
     )
     expect(fetchMock).toHaveBeenCalledTimes(1)
-    expect(fetchMock.mock.calls[0][0]).toBe(
+    expect(fetchMock.mock.calls[0][0].url).toBe(
       'https://ghe.example/api/v3/repos/o/r/code-scanning/sarifs',
     )
     expect(error.message).not.toContain(TOKEN)
@@ -226,16 +226,17 @@ describe('GitHubApiClient', () => {
 
   it('names the host when it cannot be reached, after the bounded retries', async () => {
     fetchMock.mockRejectedValue(
-      Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }),
+      new TransportError('ECONNREFUSED', 'connection refused (is the server up?)'),
     )
     const client = new GitHubApiClient({
       apiUrl: 'https://api.github.com',
       token: TOKEN,
+      transport,
       sleep: noSleep,
       attempts: 3,
     })
     await expect(client.request('GET', '/x')).rejects.toThrow(
-      'GET /x could not reach api.github.com: ECONNREFUSED',
+      'GitHub API GET https://api.github.com/x: connection refused (is the server up?) (gave up after 3 tries)',
     )
     expect(fetchMock).toHaveBeenCalledTimes(3)
   })
@@ -244,21 +245,21 @@ describe('GitHubApiClient', () => {
 describe('pollProcessingStatus', () => {
   it('doubles the delay up to the cap and gives up at the time budget', async () => {
     fetchMock.mockImplementation(async () => json(200, { processing_status: 'pending' }))
-    const sleeps: number[] = []
+    const clock = fakeClock()
     const client = new GitHubApiClient({
       apiUrl: 'https://api.github.com',
       token: TOKEN,
-      sleep: noSleep,
+      transport,
+      clock,
     })
     const result = await pollProcessingStatus(client, '/s', {
       timeoutMs: 60_000,
       initialDelayMs: 1000,
       maxDelayMs: 15_000,
-      sleep: async (ms) => void sleeps.push(ms),
     })
     expect(result.processingStatus).toBe('pending')
-    expect(sleeps).toEqual([1000, 2000, 4000, 8000, 15_000, 15_000, 15_000])
-    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(60_000)
+    expect(clock.sleeps).toEqual([1000, 2000, 4000, 8000, 15_000, 15_000, 15_000])
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(60_000)
   })
 
   it('waits through 404s and returns complete with the analyses URL', async () => {
@@ -271,6 +272,7 @@ describe('pollProcessingStatus', () => {
     const client = new GitHubApiClient({
       apiUrl: 'https://api.github.com',
       token: TOKEN,
+      transport,
       sleep: noSleep,
     })
     await expect(
@@ -278,14 +280,19 @@ describe('pollProcessingStatus', () => {
         timeoutMs: 60_000,
         initialDelayMs: 10,
         maxDelayMs: 10,
-        sleep: noSleep,
       }),
     ).resolves.toEqual({ processingStatus: 'complete', errors: [], analysesUrl: 'https://a/u' })
   })
 })
 
 describe('uploadSarifToCodeScanning decisions', () => {
-  const options = { sarifFile: FIXTURE, category: 'mlsecops', token: TOKEN, sleep: noSleep }
+  const options = {
+    sarifFile: FIXTURE,
+    category: 'mlsecops',
+    token: TOKEN,
+    sleep: noSleep,
+    transport,
+  }
 
   it('is skipped with a notice without a token or outside a workflow, before any request', async () => {
     await expect(
@@ -331,7 +338,7 @@ describe('uploadSarifToCodeScanning decisions', () => {
       }),
     )
     await expect(uploadSarifToCodeScanning(options, context())).rejects.toThrow(
-      'POST /repos/octo-org/model-repo/code-scanning/sarifs answered 403: Advanced Security must be enabled for this repository to use code scanning.',
+      'GitHub API POST https://api.github.example/api/v3/repos/octo-org/model-repo/code-scanning/sarifs: HTTP 403 Advanced Security must be enabled for this repository to use code scanning.',
     )
   })
 

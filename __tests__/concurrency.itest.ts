@@ -4,7 +4,7 @@
 // run MLflow for many repositories. Independent check: MLflow's Python client counts the runs, their status and
 // the versions (and psql). Two rounds. Expected per round: 5 green jobs with no error or warning, 5 FINISHED
 // runs, 5 new versions (1..5, then 6..10), one per run, no duplicates.
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -18,8 +18,6 @@ import { REPO_ROOT } from './stack/env.js'
 import { countInMlflow, duplicatesIn } from './stack/mlflow-count.js'
 import { startMlflowServer, type MlflowServer } from './stack/mlflow-server.js'
 import { startPostgres, type Postgres } from './stack/postgres.js'
-
-jest.setTimeout(600_000)
 
 const JOBS = 5
 const EXPERIMENT = 'shared-experiment'

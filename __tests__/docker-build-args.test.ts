@@ -5,7 +5,7 @@ import {
   dockerInspectArgs,
   imageLabels,
 } from '../src/docker/build-args.js'
-import { LineTail, formatCommandLine } from '../src/docker/command.js'
+import { LineTail, formatCommandLine } from '../src/exec.js'
 
 describe('imageLabels', () => {
   it('links the image to the commit, the repository, the MLflow run and the model', () => {

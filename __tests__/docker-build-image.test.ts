@@ -19,14 +19,15 @@ let onBuild: () => FakeResult
 let onInspect: () => FakeResult
 let context: string
 const runCommand = jest.fn(async (_tool: string, args: readonly string[]): Promise<FakeResult> => {
-  const staged = path.join(context, '.mlsecops', 'model', 'model.json')
+  const modelArg = args.find((a) => a.startsWith('MODEL_DIR=')) ?? 'MODEL_DIR=none'
+  const staged = path.join(context, modelArg.slice('MODEL_DIR='.length), 'model.json')
   seen.push({
     args: [...args],
     stagedModel: fs.existsSync(staged) ? fs.readFileSync(staged, 'utf8') : undefined,
   })
   return args[0] === 'build' ? onBuild() : onInspect()
 })
-jest.unstable_mockModule('../src/docker/command.js', () => ({ runCommand }))
+jest.unstable_mockModule('../src/exec.js', () => ({ runCommand }))
 const { buildImage, stageModelDirectory } = await import('../src/docker/build-image.js')
 const { CommandError } = await import('../src/errors.js')
 type BuildOptions = import('../src/docker/build-image.js').BuildOptions
@@ -89,14 +90,31 @@ describe('buildImage', () => {
     )
   })
 
-  it('keeps a .mlsecops directory the user already had, and replaces a stale model in it', () => {
+  it('keeps a .mlsecops directory the user already had, and never touches a model folder of theirs', () => {
     fs.mkdirSync(path.join(context, '.mlsecops', 'model'), { recursive: true })
     fs.writeFileSync(path.join(context, '.mlsecops', 'notes.txt'), 'mine')
-    fs.writeFileSync(path.join(context, '.mlsecops', 'model', 'stale.json'), 'old')
-    const unstage = stageModelDirectory(modelDir, context)
-    expect(fs.readdirSync(path.join(context, '.mlsecops', 'model'))).toEqual(['model.json'])
-    unstage()
-    expect(fs.readdirSync(path.join(context, '.mlsecops'))).toEqual(['notes.txt'])
+    fs.writeFileSync(path.join(context, '.mlsecops', 'model', 'own.json'), 'mine too')
+    const staged = stageModelDirectory(modelDir, context)
+    expect(staged.relative).toMatch(/^\.mlsecops\/model-[0-9a-f]{16}$/)
+    expect(fs.readdirSync(path.join(context, staged.relative))).toEqual(['model.json'])
+    expect(fs.readdirSync(path.join(context, '.mlsecops', 'model'))).toEqual(['own.json'])
+    const second = stageModelDirectory(modelDir, context)
+    expect(second.relative).not.toBe(staged.relative)
+    staged.remove()
+    second.remove()
+    expect(fs.readdirSync(path.join(context, '.mlsecops')).sort()).toEqual(['model', 'notes.txt'])
+  })
+
+  it('refuses a .mlsecops that is a symbolic link and leaves its target alone', () => {
+    const outside = path.join(tmp, 'outside')
+    fs.mkdirSync(path.join(outside, 'model'), { recursive: true })
+    fs.writeFileSync(path.join(outside, 'model', 'keep.txt'), 'keep')
+    fs.symlinkSync(outside, path.join(context, '.mlsecops'))
+    expect(() => stageModelDirectory(modelDir, context)).toThrow(
+      /\.mlsecops in the build context is a symbolic link/,
+    )
+    expect(fs.readdirSync(outside)).toEqual(['model'])
+    expect(fs.readdirSync(path.join(outside, 'model'))).toEqual(['keep.txt'])
   })
 
   it('a failed build is a CommandError with the last lines, and the staged model is gone', async () => {

@@ -3,7 +3,7 @@
  * and the local Debian 12 + Node.js base image. Independent checks: the docker CLI (inspect, run, exec) and the
  * TypeScript model's own predictions.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -19,9 +19,6 @@ import {
   uniqueName,
 } from './stack/docker.js'
 import { MLSECOPS_BASE_IMAGE, REPO_ROOT } from './stack/env.js'
-
-// jest.config's project-level testTimeout does not reach hooks: long steps get their own budget.
-jest.setTimeout(600_000)
 
 const SHA = '0123456789abcdef0123456789abcdef01234567'
 let tmp: string

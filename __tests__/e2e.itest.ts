@@ -94,7 +94,8 @@ async function expectArtifactMatches(run: ActionRun, artifactName: string): Prom
   expect(record?.name).toBe(artifactName)
   expect(record?.finalized).toBe(true)
   const files = await downloadArtifact(artifactName)
-  const workDir = path.join(run.runnerTemp, 'mlsecops')
+  // Each step's own work directory: <RUNNER_TEMP>/mlsecops/<step>-<random>, the parent of model-dir.
+  const workDir = path.dirname(run.outputs['model-dir'])
   const expected: [string, string][] = [
     ['reports/trivy-report.json', run.outputs['json-report']],
     ['reports/trivy-report.sarif', run.outputs['sarif-report']],

@@ -5,7 +5,7 @@
 // cache). The faulty Trivys are a wrapper script first on PATH that passes `--version` (and everything but
 // the scan) to the real binary, so the action takes it for Trivy 0.74.0. Each case must end with exit code 1,
 // exactly one `::error::ScannerError: ...` line, and the gate output never `passed` (not set at all).
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -15,8 +15,6 @@ import { removeImages } from './stack/docker.js'
 import { MLSECOPS_BASE_IMAGE, MLSECOPS_TRIVY_DIR, REPO_ROOT, TRIVY_BINARY } from './stack/env.js'
 import { preparePipelineDirs } from './stack/pipeline-stack.js'
 import { writeTrivyTestDb } from './stack/trivy-test-db.js'
-
-jest.setTimeout(600_000)
 
 let tmp: string
 let workspace: string

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { evaluateSeverityGate, meetsThreshold } from '../src/gate.js'
-import { SEVERITIES, type Severity } from '../src/inputs.js'
+import { SEVERITIES, type Severity } from '../src/trivy/findings.js'
 import type { Finding } from '../src/trivy/findings.js'
 
 function vuln(id: string, severity: Severity, fixedVersion = '1.1', status?: string): Finding {

@@ -3,10 +3,9 @@
 // and the one HttpError shape (redacted URL, one-line capped excerpt). The transport is a script: no network.
 import { describe, expect, it, jest } from '@jest/globals'
 import { fakeClock } from './support/fake-clock.js'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-const info = jest.fn<(message: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, info }))
+jest.unstable_mockModule('@actions/core', () => core)
 const { HttpError } = await import('../src/errors.js')
 const { HttpClient, bodyExcerpt, redactUrl } = await import('../src/http/http-client.js')
 const { TimeBudget } = await import('../src/http/budget.js')
@@ -180,6 +179,32 @@ describe('HttpClient retries (fake clock)', () => {
     expect(sent).toHaveLength(2)
   })
 
+  it('lets the service classify any answer first, 2xx included, in its own words', async () => {
+    const { client: c, sent } = client(
+      [
+        { status: 200, body: '<html>Sign in</html>', headers: { 'content-type': 'text/html' } },
+        { status: 400, body: 'database is locked' },
+        { status: 200, body: '{"ok": 1}' },
+      ],
+      {
+        classify: (a) =>
+          a.text.startsWith('<html>')
+            ? {
+                detail: `HTTP ${a.status} with an HTML page (${a.method} ${a.path})`,
+                transient: false,
+              }
+            : /database is locked/.test(a.text)
+              ? { detail: 'server busy', transient: true }
+              : undefined,
+      },
+    )
+    await expect(c.request('GET', '/page', { query: { q: 'x' } })).rejects.toThrow(
+      'Svc GET https://svc.example/prefix/page: HTTP 200 with an HTML page (GET /page)',
+    )
+    await expect(c.request('POST', '/w')).resolves.toEqual({ status: 200, body: { ok: 1 } })
+    expect(sent).toHaveLength(3)
+  })
+
   it('retries a cut-off 2xx JSON answer; returns accepted statuses as answers', async () => {
     const { client: c } = client([
       { status: 200, body: '{"a": ' },
@@ -221,26 +246,46 @@ describe('HttpClient retries (fake clock)', () => {
 })
 
 describe('the shared time budget (fake clock)', () => {
-  it('cuts each deadline to what is left, refuses new calls when spent, and lets exempt calls through', async () => {
+  /** A transport that takes `ms` of clock time per request. */
+  function slow(clock: ReturnType<typeof fakeClock>, ms: number, answers: Answer[]) {
+    const { transport, sent } = scripted(answers)
+    return {
+      sent,
+      transport: {
+        send: async (request: TransportRequest) => {
+          clock.advance(Math.min(ms, request.deadlineMs))
+          return transport.send(request)
+        },
+      },
+    }
+  }
+
+  it('counts the time inside calls only, cuts each deadline to what is left, refuses calls when spent; exempt calls go through', async () => {
     const clock = fakeClock()
     const budget = new TimeBudget(20 * 60_000, 'Svc', clock)
-    const { transport, sent } = scripted([{ status: 200 }, { status: 200 }, { status: 200 }])
+    const { transport, sent } = slow(clock, 9 * 60_000, [
+      { status: 200 },
+      { status: 200 },
+      { status: 200 },
+      { status: 200 },
+    ])
     const c = new HttpClient({
       service: 'Svc',
       baseUrl: 'http://svc.test',
       transport,
       clock,
       budget,
-      timeoutMs: 30_000,
+      timeoutMs: 10 * 60_000,
     })
     await c.request('GET', '/a')
-    expect(sent[0].deadlineMs).toBe(30_000)
-    clock.advance(20 * 60_000 - 10_000)
+    // An hour between calls (a build, a scan) costs nothing.
+    clock.advance(60 * 60_000)
     await c.request('GET', '/b')
-    expect(sent[1].deadlineMs).toBe(10_000)
-    clock.advance(10_000)
-    await expect(c.request('GET', '/c')).rejects.toThrow(
-      'Svc GET http://svc.test/c: the Svc calls of this job used up their time budget of 20 min',
+    expect(budget.usedMs()).toBe(18 * 60_000)
+    await c.request('GET', '/c')
+    expect(sent.map((r) => r.deadlineMs)).toEqual([600_000, 600_000, 120_000])
+    await expect(c.request('GET', '/d')).rejects.toThrow(
+      'Svc GET http://svc.test/d: the Svc calls of this job used up their time budget of 20 min',
     )
     await expect(c.request('POST', '/end', { outsideBudget: true })).resolves.toMatchObject({
       status: 200,
@@ -248,26 +293,40 @@ describe('the shared time budget (fake clock)', () => {
     expect(sent.map((r) => r.url)).toEqual([
       'http://svc.test/a',
       'http://svc.test/b',
+      'http://svc.test/c',
       'http://svc.test/end',
     ])
   })
 
-  it('gives up instead of waiting past the budget', async () => {
+  it('counts retry waits and a nested look-up once, and gives up instead of waiting past the budget', async () => {
     const clock = fakeClock()
     const budget = new TimeBudget(5000, 'Svc', clock)
-    const { transport, sent } = scripted([{ status: 503, headers: { 'retry-after': '10' } }])
+    const { transport, sent } = slow(clock, 1000, [
+      { status: 503 },
+      { status: 200 },
+      { status: 503, headers: { 'retry-after': '10' } },
+    ])
     const c = new HttpClient({
       service: 'Svc',
       baseUrl: 'http://svc.test',
       transport,
       clock,
       budget,
+      retry: { baseDelayMs: 500 },
+      random: () => 1,
     })
-    await expect(c.request('GET', '/a')).rejects.toThrow(
-      /HTTP 503 no details\. \(gave up: the Svc calls of this job used up their time budget of 5 s\)$/,
+    const lookup = async () => (await c.request('GET', '/look')).body
+    await expect(c.request('POST', '/make', { lookup })).rejects.toThrow(
+      /^Svc POST http:\/\/svc\.test\/make: HTTP 503 no details\. \(gave up: the Svc calls of this job used up their time budget of 5 s\)$/,
     )
-    expect(sent).toHaveLength(1)
-    expect(clock.sleeps).toEqual([])
+    // 1 s try, 0.5 s wait, 1 s look-up (not counted twice), 1 s retry; the next wait (10 s) is not started.
+    expect(sent.map((r) => r.url)).toEqual([
+      'http://svc.test/make',
+      'http://svc.test/look',
+      'http://svc.test/make',
+    ])
+    expect(budget.usedMs()).toBe(3500)
+    expect(clock.sleeps).toEqual([500])
   })
 })
 

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startForwardProxy, type ForwardProxy } from './stack/forward-proxy.js'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, info: jest.fn() }))
+jest.unstable_mockModule('@actions/core', () => core)
 const { HttpError } = await import('../src/errors.js')
 const { HttpClient } = await import('../src/http/http-client.js')
 const { TransportError, UndiciTransport, proxyFromEnvironment } =

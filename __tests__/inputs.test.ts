@@ -3,13 +3,13 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-const setSecret = jest.fn<(secret: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, setSecret }))
+jest.unstable_mockModule('@actions/core', () => core)
+const { setSecret } = core
 const { ConfigurationError } = await import('../src/errors.js')
-const { INPUT_DEFAULTS, getInputs, redactUrl, isImageReference, toImageRepository } =
-  await import('../src/inputs.js')
+const { INPUT_DEFAULTS, getInputs, redactUrl } = await import('../src/inputs.js')
+const { isImageReference, toImageRepository } = await import('../src/docker/image-reference.js')
 type InputName = keyof typeof INPUT_DEFAULTS
 
 const ROOT = process.cwd()
@@ -107,7 +107,10 @@ describe('getInputs with no INPUT_ variables (outside a workflow)', () => {
       scanners: ['vuln', 'secret', 'misconfig'],
       failOnSeverity: 'HIGH',
       ignoreUnfixed: false,
-      trivyignore: '',
+      trivyignores: [],
+      vex: [],
+      ignoreExpiryWarningDays: 14,
+      requireIgnoreReason: false,
       trivySkipDbUpdate: false,
       trivyDbRepositories: [],
       trivyServer: '',
@@ -200,6 +203,9 @@ describe('getInputs parses good values', () => {
 
   test('dataset and paths are resolved against the workspace', () => {
     resetEnv()
+    fs.mkdirSync(path.join(workspace, 'data'), { recursive: true })
+    fs.mkdirSync(path.join(workspace, 'docker'), { recursive: true })
+    fs.writeFileSync(path.join(workspace, 'data/x.csv'), 'x,label\n')
     withInputs({ dataset: 'data/x.csv', dockerfile: 'docker/Dockerfile', context: 'docker' })
     expect(getInputs()).toMatchObject({
       dataset: path.join(workspace, 'data/x.csv'),
@@ -208,11 +214,54 @@ describe('getInputs parses good values', () => {
     })
   })
 
-  test('a .trivyignore in the workspace is used when trivyignore is empty', () => {
+  test('trivyignores lists several files; the old trivyignore is a list of one; both set is an error', () => {
+    resetEnv()
+    const real = fs.realpathSync(workspace)
+    fs.mkdirSync(path.join(workspace, 'sec'), { recursive: true })
+    for (const f of ['a.yaml', 'sec/b', 'v.json']) fs.writeFileSync(path.join(workspace, f), '')
+    try {
+      withInputs({ trivyignores: 'a.yaml\nsec/b', vex: 'v.json' })
+      expect(getInputs()).toMatchObject({
+        trivyignores: [
+          { path: path.join(real, 'a.yaml'), name: 'a.yaml' },
+          { path: path.join(real, 'sec/b'), name: 'sec/b' },
+        ],
+        vex: [{ path: path.join(real, 'v.json'), name: 'v.json' }],
+      })
+      resetEnv()
+      withInputs({ trivyignore: 'sec/b' })
+      expect(getInputs().trivyignores).toEqual([{ path: path.join(real, 'sec/b'), name: 'sec/b' }])
+      resetEnv()
+      withInputs({ trivyignore: 'sec/b', trivyignores: 'a.yaml' })
+      expect(() => getInputs()).toThrow(/'trivyignores' and 'trivyignore' are both set/)
+    } finally {
+      for (const f of ['a.yaml', 'sec', 'v.json'])
+        fs.rmSync(path.join(workspace, f), { recursive: true, force: true })
+    }
+  })
+
+  test('.trivyignore.yaml and .trivyignore are both read when present and nothing is named', () => {
+    resetEnv()
+    fs.writeFileSync(path.join(workspace, '.trivyignore.yaml'), '')
+    fs.writeFileSync(path.join(workspace, '.trivyignore'), '')
+    try {
+      expect(getInputs().trivyignores.map((f) => f.name)).toEqual([
+        '.trivyignore.yaml',
+        '.trivyignore',
+      ])
+    } finally {
+      fs.rmSync(path.join(workspace, '.trivyignore.yaml'))
+      fs.rmSync(path.join(workspace, '.trivyignore'))
+    }
+  })
+
+  test('a .trivyignore in the workspace is used when trivyignores is empty', () => {
     resetEnv()
     fs.writeFileSync(path.join(workspace, '.trivyignore'), 'CVE-2020-0001\n')
     try {
-      expect(getInputs().trivyignore).toBe(path.join(workspace, '.trivyignore'))
+      expect(getInputs().trivyignores).toEqual([
+        { path: path.join(fs.realpathSync(workspace), '.trivyignore'), name: '.trivyignore' },
+      ])
     } finally {
       fs.rmSync(path.join(workspace, '.trivyignore'))
     }
@@ -276,6 +325,11 @@ const BAD: [string, string, string | RegExp, RegExp][] = [
   ['trivy-version', 'latest', "'latest'", /0\.74\.0/],
   ['trivy-timeout', '10 minutes', "'10 minutes'", /10m, 90s or 1h/],
   ['trivyignore', 'missing.ignore', "'missing.ignore'", /does not exist/],
+  ['trivyignores', 'missing.yaml', "'missing.yaml'", /does not exist/],
+  ['trivyignores', '../outside.yaml', "'../outside.yaml'", /does not exist|inside the workspace/],
+  ['vex', 'missing.json', "'missing.json'", /does not exist/],
+  ['ignore-expiry-warning-days', '-1', "'-1'", /whole number in \[0, 3650\]/],
+  ['require-ignore-reason', 'yes', "'yes'", /true or false/],
   ['mlflow-experiment', '', "''", /experiment name/],
   ['sarif-category', '', "''", /category/],
 ]

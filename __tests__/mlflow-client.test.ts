@@ -1,87 +1,65 @@
-// Unit tests of the MLflow client's pure parts and its retry loop, with axios' transport replaced (no network).
+// Unit tests of the MLflow client's pure parts and its requests, with a scripted transport injected through
+// the constructor (no network). The retry policy itself is tested in http-client.test.ts.
 import { describe, expect, it, jest } from '@jest/globals'
-import type { AxiosResponse } from 'axios'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-const setSecret = jest.fn<(secret: string) => void>()
-const info = jest.fn<(message: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, setSecret, info }))
+jest.unstable_mockModule('@actions/core', () => core)
+const { setSecret } = core
 const { HttpError } = await import('../src/errors.js')
+const { TransportError } = await import('../src/http/transport.js')
 const {
   MlflowClient,
   artifactApiPath,
-  backoffDelay,
   describeErrorBody,
-  parseRetryAfter,
   DEFAULT_RETRY,
   LOG_BATCH_LIMITS,
+  RUN_ERROR_TAG,
 } = await import('../src/mlflow/client.js')
-const { metricKey } = await import('../src/mlflow/registration.js')
+const { ERROR_TAG, metricKey, classMetricKeys } = await import('../src/mlflow/registration.js')
 const { toYaml } = await import('../src/mlflow/mlmodel.js')
+type TransportRequest = import('../src/http/transport.js').TransportRequest
 
-type Answer = Partial<AxiosResponse<string>> | Error
+type Answer = { status?: number; data?: string; headers?: Record<string, string> } | Error
+
+const BASE = 'https://mlflow.example.com/prefix'
 
 /** A client whose transport answers from a script; records what was sent. */
-function scripted(answers: Answer[], options: { password?: string; token?: string } = {}) {
+function scripted(
+  answers: Answer[],
+  options: { password?: string; token?: string; budgetMs?: number } = {},
+) {
   const sleeps: number[] = []
+  const sent: TransportRequest[] = []
   const client = new MlflowClient({
-    trackingUri: 'https://mlflow.example.com/prefix/',
+    trackingUri: `${BASE}/`,
     auth: { username: 'u', password: options.password, token: options.token },
     sleep: async (ms) => {
       sleeps.push(ms)
     },
+    budgetMs: options.budgetMs,
+    transport: {
+      send: async (request) => {
+        sent.push(request)
+        const next = answers.shift()
+        if (!next) throw new Error('script exhausted')
+        if (next instanceof Error) throw next
+        return {
+          status: next.status ?? 200,
+          headers: next.headers ?? {},
+          body: Buffer.from(next.data ?? '{}'),
+        }
+      },
+    },
   })
-  const sent: { method?: string; url?: string; data?: unknown; headers?: unknown }[] = []
-  const http = (
-    client as unknown as {
-      http: { request: unknown; defaults: { headers: Record<string, unknown>; baseURL?: string } }
-    }
-  ).http
-  http.request = async (config: {
-    method?: string
-    url?: string
-    data?: unknown
-    headers?: unknown
-  }) => {
-    sent.push(config)
-    const next = answers.shift()
-    if (!next) throw new Error('script exhausted')
-    if (next instanceof Error) throw next
-    return { status: 200, statusText: 'OK', headers: {}, data: '{}', ...next }
-  }
-  return { client, sent, sleeps, http }
+  return { client, sent, sleeps }
 }
 
 function networkError(code: string): Error {
-  return Object.assign(new Error(`connect ${code} 10.0.0.1:443`), { code })
+  return new TransportError(code, `network error ${code}`)
 }
 
-describe('parseRetryAfter', () => {
-  it('reads delta-seconds and HTTP dates', () => {
-    expect(parseRetryAfter('2')).toBe(2000)
-    expect(parseRetryAfter('0.5')).toBe(500)
-    const now = Date.parse('2026-01-01T00:00:00Z')
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:03 GMT', now)).toBe(3000)
-    expect(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', now)).toBe(0)
-    expect(parseRetryAfter('soon')).toBeUndefined()
-    expect(parseRetryAfter(undefined)).toBeUndefined()
-  })
-})
-
-describe('backoffDelay', () => {
-  const o = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 30000 }
-  it('doubles with jitter in [delay/2, delay], capped', () => {
-    expect(backoffDelay(1, o, undefined, () => 0)).toBe(500)
-    expect(backoffDelay(1, o, undefined, () => 1)).toBe(1000)
-    expect(backoffDelay(3, o, undefined, () => 1)).toBe(4000)
-    expect(backoffDelay(10, o, undefined, () => 1)).toBe(30000)
-  })
-  it('waits at least Retry-After, within the cap', () => {
-    expect(backoffDelay(1, o, 5000, () => 0)).toBe(5000)
-    expect(backoffDelay(1, o, 100, () => 1)).toBe(1000)
-    expect(backoffDelay(1, o, 120000, () => 0)).toBe(30000)
-  })
-  it('defaults to about 5 tries', () => {
+describe('DEFAULT_RETRY', () => {
+  it('is about 5 tries', () => {
     expect(DEFAULT_RETRY.attempts).toBe(5)
   })
 })
@@ -126,6 +104,24 @@ describe('metricKey and toYaml', () => {
     expect(metricKey('precision.Iris-setosa')).toBe('precision.Iris-setosa')
     expect(metricKey('f1.äpfel "red"')).toBe('f1._pfel _red_')
   })
+  it('gives every class its own MLflow-safe key', () => {
+    const long = 'x'.repeat(300)
+    const labels = ['setosa', 'a!', 'a?', 'a_', 'dir/name', long, `${long}y`, '', 'a__1']
+    const keys = classMetricKeys(labels)
+    expect(keys).toEqual([
+      'setosa',
+      'a__1_1',
+      'a__2',
+      'a_',
+      'dir_name_4',
+      `${'x'.repeat(60)}_5`,
+      `${'x'.repeat(60)}_6`,
+      '_7',
+      'a__1',
+    ])
+    expect(new Set(keys).size).toBe(keys.length)
+    for (const k of keys) expect(k).toMatch(/^[A-Za-z0-9_\-. ]{1,70}$/)
+  })
   it('writes YAML with quoted strings', () => {
     expect(toYaml({ a: 'x: y', b: [1, 'two', { c: null }], d: {}, e: [] })).toBe(
       'a: "x: y"\nb:\n  - 1\n  - "two"\n  -\n    c: null\nd: {}\ne: []',
@@ -135,21 +131,22 @@ describe('metricKey and toYaml', () => {
 
 describe('MlflowClient.request', () => {
   it('keeps the path prefix and sends basic auth, masking the password and the encoded header', async () => {
-    const { client, http } = scripted([{ data: '{"experiment": {"experiment_id": "7"}}' }], {
+    const { client, sent } = scripted([{ data: '{"experiment": {"experiment_id": "7"}}' }], {
       password: 'pw-123',
     })
-    expect(client.baseUrl).toBe('https://mlflow.example.com/prefix')
-    expect(http.defaults.baseURL).toBe('https://mlflow.example.com/prefix')
+    expect(client.baseUrl).toBe(BASE)
     const encoded = Buffer.from('u:pw-123').toString('base64')
-    expect(http.defaults.headers.Authorization).toBe(`Basic ${encoded}`)
     expect(setSecret).toHaveBeenCalledWith('pw-123')
     expect(setSecret).toHaveBeenCalledWith(encoded)
-    expect((await client.getExperimentByName('x'))?.experiment_id).toBe('7')
+    expect((await client.getExperimentByName('x y'))?.experiment_id).toBe('7')
+    expect(sent[0].url).toBe(`${BASE}/api/2.0/mlflow/experiments/get-by-name?experiment_name=x+y`)
+    expect(sent[0].headers.Authorization).toBe(`Basic ${encoded}`)
   })
 
-  it('prefers a bearer token', () => {
-    const { http } = scripted([], { password: 'pw', token: 'tok-9' })
-    expect(http.defaults.headers.Authorization).toBe('Bearer tok-9')
+  it('prefers a bearer token', async () => {
+    const { client, sent } = scripted([{ data: '{"run": {}}' }], { password: 'pw', token: 'tok-9' })
+    await client.getRun('r')
+    expect(sent[0].headers.Authorization).toBe('Bearer tok-9')
   })
 
   it('retries network errors, 408, 429 and 5xx, then succeeds', async () => {
@@ -165,14 +162,14 @@ describe('MlflowClient.request', () => {
     expect(sleeps[2]).toBeGreaterThanOrEqual(3000)
   })
 
-  it('gives up after the bounded tries with one line naming the call', async () => {
+  it('gives up after the bounded tries with one line naming the call, without the query string', async () => {
     const { client, sleeps } = scripted(
       Array.from({ length: 5 }, () => ({ status: 502, data: '<h1>Bad Gateway</h1>' })),
     )
     const error = await client.getRun('r').catch((e: unknown) => e)
     expect(error).toBeInstanceOf(HttpError)
     expect((error as Error).message).toBe(
-      'MLflow GET /api/2.0/mlflow/runs/get: HTTP 502 Bad Gateway. (gave up after 5 tries)',
+      `MLflow GET ${BASE}/api/2.0/mlflow/runs/get: HTTP 502 Bad Gateway. (gave up after 5 tries)`,
     )
     expect(sleeps).toHaveLength(4)
   })
@@ -187,10 +184,24 @@ describe('MlflowClient.request', () => {
     >
     expect(error.status).toBe(401)
     expect(error.message).toBe(
-      'MLflow GET /api/2.0/mlflow/runs/get: HTTP 401 You are not authenticated. Please see the docs. Check mlflow-username/mlflow-password or mlflow-token.',
+      `MLflow GET ${BASE}/api/2.0/mlflow/runs/get: HTTP 401 You are not authenticated. Please see the docs. Check mlflow-username/mlflow-password or mlflow-token.`,
     )
     expect(error.message).not.toContain('pw-secret')
     expect(sleeps).toHaveLength(0)
+  })
+
+  it('ends a run even when the time budget is spent (the error tag and the terminal status)', async () => {
+    expect(RUN_ERROR_TAG).toBe(ERROR_TAG)
+    const { client, sent } = scripted([{}, {}], { budgetMs: 0 })
+    await expect(client.getRun('r')).rejects.toThrow(/used up their time budget of 0 ms/)
+    await expect(client.setTag('r', 'other', 'x')).rejects.toThrow(/time budget/)
+    await client.setTag('r', ERROR_TAG, 'failed')
+    await client.updateRun('r', 'FAILED')
+    await expect(client.updateRun('r', 'RUNNING')).rejects.toThrow(/time budget/)
+    expect(sent.map((r) => r.url.replace(BASE, ''))).toEqual([
+      '/api/2.0/mlflow/runs/set-tag',
+      '/api/2.0/mlflow/runs/update',
+    ])
   })
 
   it('maps MLflow error codes', async () => {
@@ -216,7 +227,7 @@ describe('MlflowClient.request', () => {
       lookup,
     )
     expect(r.info.run_id).toBe('created-before')
-    expect(sent.filter((s) => s.url === '/api/2.0/mlflow/runs/create')).toHaveLength(1)
+    expect(sent.filter((s) => s.url === `${BASE}/api/2.0/mlflow/runs/create`)).toHaveLength(1)
     expect(lookup).toHaveBeenCalledTimes(1)
   })
 
@@ -246,7 +257,7 @@ describe('MlflowClient.request', () => {
     await client.logBatch('r', { params, metrics })
     const bodies = sent.map(
       (s) =>
-        JSON.parse(s.data as string) as { params: unknown[]; metrics: unknown[]; tags: unknown[] },
+        JSON.parse(s.body as string) as { params: unknown[]; metrics: unknown[]; tags: unknown[] },
     )
     for (const b of bodies) {
       expect(b.params.length).toBeLessThanOrEqual(LOG_BATCH_LIMITS.params)

@@ -472,7 +472,7 @@ describe('register stage: experiments and failures', () => {
     const message = (error as Error).message
     expect(message).not.toContain('\n')
     expect(message).toBe(
-      `MLflow GET /api/2.0/mlflow/experiments/get-by-name: connection refused (is the server up?) at http://127.0.0.1:${port} (gave up after 5 tries)`,
+      `MLflow GET http://127.0.0.1:${port}/api/2.0/mlflow/experiments/get-by-name: connection refused (is the server up?) (gave up after 5 tries)`,
     )
     // 4 waits of at most 20, 40, 80, 100 ms.
     expect(elapsed).toBeLessThan(5000)
@@ -646,7 +646,7 @@ describe('register stage with basic auth (mlflow server --app-name basic-auth)',
     const errors = result.stdout.split('\n').filter((l) => l.startsWith('::error'))
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(
-      /^::error::HttpError: MLflow GET \/api\/2\.0\/mlflow\/experiments\/get-by-name: HTTP 401 .*Check mlflow-username\/mlflow-password or mlflow-token\.$/,
+      /^::error::HttpError: MLflow GET \S*\/api\/2\.0\/mlflow\/experiments\/get-by-name: HTTP 401 .*Check mlflow-username\/mlflow-password or mlflow-token\.$/,
     )
     for (const line of shownLines(result.stdout)) {
       expect(line).not.toContain(wrong)

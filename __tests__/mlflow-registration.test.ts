@@ -8,13 +8,13 @@ import { parse as parseYaml } from 'yaml'
 import { getRunContext } from '../src/context.js'
 import {
   datasetInput,
-  renderRegistrationSection,
   runMetrics,
   runParams,
   runTags,
   type Registration,
 } from '../src/mlflow/registration.js'
 import { mlmodelDocument, renderMlmodel } from '../src/mlflow/mlmodel.js'
+import { renderRegistrationSection } from '../src/mlflow/registration-summary.js'
 import { trainModel } from '../src/train/train-stage.js'
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-registration-'))

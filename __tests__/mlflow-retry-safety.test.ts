@@ -1,35 +1,33 @@
-// Unit tests: retries that must not apply a write twice (no network; axios' transport answers from a script).
+// Unit tests: retries that must not apply a write twice (no network; the injected transport answers from a script).
 // runs/outputs is not idempotent (a second identical call fails on a unique constraint), so a try whose answer
 // was lost looks at the run first; every create retried after an unknown outcome is counted, which is what
 // makes the registration flow look for late duplicates when the run ends. Writes that look, then insert a
 // shared row (a dataset, a new alias) are sent once more when another job inserted it at the same time.
 import { describe, expect, it, jest } from '@jest/globals'
-import type { AxiosResponse } from 'axios'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-jest.unstable_mockModule('@actions/core', () => ({
-  ...actual,
-  setSecret: jest.fn(),
-  info: jest.fn(),
-}))
+jest.unstable_mockModule('@actions/core', () => core)
 const { MlflowClient } = await import('../src/mlflow/client.js')
 
-type Answer = Partial<AxiosResponse<string>>
+type Answer = { status?: number; data?: string }
 
 function scripted(answers: Answer[]) {
+  const sent: string[] = []
   const client = new MlflowClient({
     trackingUri: 'http://mlflow.test',
     retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
     sleep: async () => undefined,
+    transport: {
+      send: async (request) => {
+        sent.push(
+          `${request.method} ${request.url.replace('http://mlflow.test', '').replace(/\?.*$/, '')}`,
+        )
+        const next = answers.shift()
+        if (!next) throw new Error('script exhausted')
+        return { status: next.status ?? 200, headers: {}, body: Buffer.from(next.data ?? '{}') }
+      },
+    },
   })
-  const sent: string[] = []
-  const http = (client as unknown as { http: { request: unknown } }).http
-  http.request = async (config: { method?: string; url?: string }) => {
-    sent.push(`${config.method} ${config.url}`)
-    const next = answers.shift()
-    if (!next) throw new Error('script exhausted')
-    return { status: 200, statusText: 'OK', headers: {}, data: '{}', ...next }
-  }
   return { client, sent }
 }
 

@@ -2,10 +2,10 @@ import { afterEach, beforeAll, describe, expect, jest, test } from '@jest/global
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as core from '../__fixtures__/core.js'
 
-const actual = await import('@actions/core')
-const setSecret = jest.fn<(secret: string) => void>()
-jest.unstable_mockModule('@actions/core', () => ({ ...actual, setSecret }))
+jest.unstable_mockModule('@actions/core', () => core)
+const { setSecret } = core
 const { ConfigurationError } = await import('../src/errors.js')
 const { getInputs } = await import('../src/inputs.js')
 

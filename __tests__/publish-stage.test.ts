@@ -13,24 +13,15 @@ import type { RunContext } from '../src/context.js'
 import type { ArtifactUploadResult } from '../src/publish/artifact-upload.js'
 import type { CodeScanningResult } from '../src/publish/code-scanning.js'
 import type { ScanResult } from '../src/trivy/findings.js'
+import * as core from '../__fixtures__/core.js'
 
 const events: string[] = []
 const outputs = new Map<string, string>()
-const actualCore = await import('@actions/core')
-const quiet = (): void => undefined
-jest.unstable_mockModule('@actions/core', () => ({
-  ...actualCore,
-  setOutput: jest.fn((name: string, value: unknown) => {
-    outputs.set(name, String(value))
-    events.push(`output:${name}=${String(value)}`)
-  }),
-  info: jest.fn(quiet),
-  notice: jest.fn(quiet),
-  warning: jest.fn(quiet),
-  debug: jest.fn(quiet),
-  error: jest.fn(quiet),
-  group: async <T>(_name: string, fn: () => Promise<T>): Promise<T> => fn(),
-}))
+core.setOutput.mockImplementation((name: string, value: unknown) => {
+  outputs.set(name, String(value))
+  events.push(`output:${name}=${String(value)}`)
+})
+jest.unstable_mockModule('@actions/core', () => core)
 
 const uploadReportArtifact = jest.fn<(o: { files: string[] }) => Promise<ArtifactUploadResult>>()
 const actualArtifact = await import('../src/publish/artifact-upload.js')

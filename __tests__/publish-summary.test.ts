@@ -7,11 +7,10 @@ import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { evaluateSeverityGate } from '../src/gate.js'
-import { SEVERITIES, type Severity } from '../src/inputs.js'
+import { SEVERITIES, type Severity } from '../src/trivy/findings.js'
 import {
   JOB_SUMMARY_LIMIT_BYTES,
   TOP_FINDINGS,
-  cellText,
   fitJobSummary,
   renderFindingsSection,
   renderScannerTable,
@@ -168,7 +167,7 @@ describe('findings section', () => {
     const text = renderFindingsSection(scanOf(SMALL), { budgetBytes: JOB_SUMMARY_LIMIT_BYTES })
     const rows = text.split('\n').filter((l) => /^\| (HIGH|MEDIUM) /.test(l))
     expect(rows[0]).toContain('[CVE-2099-1002](https://avd.aquasec.com/nvd/cve-2099-1002)')
-    expect(rows[0]).toContain('| 3.0.21-1~deb12u1 |')
+    expect(rows[0]).toContain('| 3.0.21-1\\~deb12u1 |')
     expect(rows.at(-1)).toContain('CVE-2099-1004')
     expect(rows.at(-1)).toContain('| no fix |')
     expect(text).not.toContain('<script>')
@@ -254,7 +253,7 @@ describe('verdict section', () => {
       artifact: { status: 'off' },
     })
     expect(text).toContain(
-      '| Model accuracy | **failed** | holdout accuracy 0.5 < min-accuracy 0.9 |',
+      '| Model accuracy | **failed** | holdout accuracy 0.5 &lt; min-accuracy 0.9 |',
     )
     expect(text).toContain('| Image scan | not scanned | build or scan is false |')
     expect(text).toContain('MLflow: no verdict recorded (register was skipped).')
@@ -321,6 +320,7 @@ describe('verdict tags', () => {
       scan_medium: '1',
       scan_low: '0',
       scan_unknown: '0',
+      scan_suppressed: '0',
       scan_fail_on_severity: 'HIGH',
       trivy_version: '0.74.0',
       trivy_db_updated_at: '2026-11-20T06:00:00Z',
@@ -343,9 +343,5 @@ describe('verdict tags', () => {
   it('a long reason is cut to fit an MLflow tag value', () => {
     const tags = verdictTags({ gatePassed: false, gateFailures: ['x'.repeat(20_000)] })
     expect(tags.find((t) => t.key === 'gate_reason')!.value.length).toBe(5000)
-  })
-
-  it('cellText escapes what would break a table or inject HTML', () => {
-    expect(cellText('a|b\n<c>&')).toBe('a\\|b &lt;c&gt;&amp;')
   })
 })

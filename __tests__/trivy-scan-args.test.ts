@@ -38,6 +38,7 @@ describe('trivyImageScanArgs', () => {
       '--timeout',
       '10m',
       '--no-progress',
+      '--show-suppressed',
       '--skip-db-update',
       '--skip-version-check',
       '--disable-telemetry',
@@ -45,9 +46,16 @@ describe('trivyImageScanArgs', () => {
     ])
   })
 
-  it('passes the ignore file and, offline, skips every download', () => {
-    const args = trivyImageScanArgs({ ...base, ignoreFile: '/ws/.trivyignore', offline: true })
-    expect(args).toEqual(expect.arrayContaining(['--ignorefile', '/ws/.trivyignore']))
+  it('passes the ignore file and each VEX document and, offline, skips every download', () => {
+    const args = trivyImageScanArgs({
+      ...base,
+      ignoreFile: '/w/trivyignore.merged.yaml',
+      vexFiles: ['/ws/a.openvex.json', '/ws/b.csaf.json'],
+      offline: true,
+    })
+    expect(args).toEqual(expect.arrayContaining(['--ignorefile', '/w/trivyignore.merged.yaml']))
+    expect(args.join(' ')).toContain('--vex /ws/a.openvex.json --vex /ws/b.csaf.json')
+    expect(args).toContain('--show-suppressed')
     expect(args).toEqual(
       expect.arrayContaining(['--skip-db-update', '--skip-java-db-update', '--skip-check-update']),
     )

@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import * as core from '../__fixtures__/core.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const reportFixture = fs.readFileSync(
@@ -16,11 +17,11 @@ const reportFixture = fs.readFileSync(
 )
 
 const events: string[] = []
-const actualCore = await import('@actions/core')
-const debug = jest.fn((m: string) => void events.push(`debug:${m}`))
-const info = jest.fn((m: string) => void events.push(`info:${m}`))
-const warning = jest.fn((m: string | Error) => void events.push(`warning:${String(m)}`))
-jest.unstable_mockModule('@actions/core', () => ({ ...actualCore, debug, info, warning }))
+core.debug.mockImplementation((m: string) => void events.push(`debug:${m}`))
+core.info.mockImplementation((m: string) => void events.push(`info:${m}`))
+core.warning.mockImplementation((m: string | Error) => void events.push(`warning:${String(m)}`))
+jest.unstable_mockModule('@actions/core', () => core)
+const { debug, info, warning } = core
 
 const isFeatureAvailable = jest.fn(() => false)
 const restoreCache = jest.fn(
@@ -45,7 +46,7 @@ const runCommand = jest.fn(async (_tool: string, args: readonly string[]) => {
   events.push(`exec:${args[0]} ${args[1]}`)
   return behaviour(args)
 })
-jest.unstable_mockModule('../src/docker/command.js', () => ({ runCommand }))
+jest.unstable_mockModule('../src/exec.js', () => ({ runCommand }))
 
 const locateOrInstallTrivy = jest.fn(async () => ({
   path: '/opt/trivy',
@@ -56,6 +57,7 @@ jest.unstable_mockModule('../src/trivy/install.js', () => ({ locateOrInstallTriv
 
 const { scanImage } = await import('../src/trivy/scan-image.js')
 const { dbCacheKeys } = await import('../src/trivy/db-cache.js')
+const { layerCacheKeys, layerCachePaths } = await import('../src/trivy/scan-cache.js')
 const { ScannerError } = await import('../src/errors.js')
 type ScanOptions = import('../src/trivy/scan-image.js').ScanOptions
 
@@ -79,14 +81,22 @@ function argAfter(args: readonly string[], flag: string): string {
   return args[args.indexOf(flag) + 1]
 }
 
+const LAYERS = ['sha256:' + 'a'.repeat(64), 'sha256:' + 'b'.repeat(64)]
+
 /** Trivy as the tests want it: download writes a DB, the scan writes the fixture report, convert writes SARIF. */
 function healthyTrivy(download: () => void = () => writeDb(new Date().toISOString())): Behaviour {
   return (args) => {
+    if (args[0] === 'image' && args[1] === 'inspect') {
+      return ok(JSON.stringify([{ Id: 'sha256:1', RootFS: { Layers: LAYERS } }]))
+    }
     if (args.includes('--download-db-only')) {
       download()
       return ok()
     }
     if (args[0] === 'image') {
+      // Trivy keeps its layer analysis under <cache>/fanal.
+      fs.mkdirSync(path.join(argAfter(args, '--cache-dir'), 'fanal'), { recursive: true })
+      fs.writeFileSync(path.join(argAfter(args, '--cache-dir'), 'fanal', 'fanal.db'), 'bolt')
       fs.writeFileSync(argAfter(args, '--output'), reportFixture)
       return ok()
     }
@@ -106,7 +116,6 @@ function options(overrides: Partial<ScanOptions> = {}): ScanOptions {
     trivyVersion: '0.74.0',
     scanners: ['vuln', 'secret', 'misconfig'],
     cacheDir,
-    ignoreFile: '',
     skipDbUpdate: false,
     dbRepositories: [],
     server: '',
@@ -147,20 +156,30 @@ describe('the vulnerability DB and the cache', () => {
 
   it('saves a fresh download under the day key right away, before the scan runs', async () => {
     isFeatureAvailable.mockReturnValue(true)
-    restoreCache.mockImplementation(async () => {
+    restoreCache.mockImplementation(async (paths) => {
+      if (!paths[0].endsWith('db')) return undefined // no layer cache yet
       writeDb('2026-11-24T00:00:00Z') // yesterday's DB comes back
       return 'mlsecops-trivy-db-2026-11-24'
     })
     await scanImage(options())
     const key = dbCacheKeys().primary
+    const layers = layerCacheKeys('0.74.0', LAYERS)
     expect(restoreCache).toHaveBeenCalledWith([path.join(cacheDir, 'db')], key, [
       'mlsecops-trivy-db-',
     ])
+    expect(restoreCache).toHaveBeenCalledWith(
+      layerCachePaths(cacheDir),
+      layers.primary,
+      layers.restore,
+    )
     expect(saveCache).toHaveBeenCalledWith([path.join(cacheDir, 'db')], key)
+    // The layer cache is saved right after the scan, before the SARIF conversion and the gate.
     expect(events.filter((e) => e.startsWith('exec:') || e.startsWith('save:'))).toEqual([
+      'exec:image inspect',
       'exec:image --download-db-only',
       `save:${key}`,
       'exec:image --image-src',
+      `save:${layers.primary}`,
       'exec:convert --format',
     ])
   })
@@ -173,7 +192,7 @@ describe('the vulnerability DB and the cache', () => {
     })
     behaviour = healthyTrivy(() => undefined) // Trivy found the DB fresh: nothing downloaded
     await scanImage(options())
-    expect(saveCache).not.toHaveBeenCalled()
+    expect(saveCache.mock.calls.map((c) => c[0])).not.toContainEqual([path.join(cacheDir, 'db')])
   })
 
   it('a cache that fails to restore or save is a warning, never a failure', async () => {
@@ -183,9 +202,40 @@ describe('the vulnerability DB and the cache', () => {
     await expect(scanImage(options())).resolves.toBeDefined()
     const warnings = warning.mock.calls.map((c) => String(c[0]))
     expect(warnings).toEqual([
+      'Could not restore the Trivy layer cache: cache service 503',
       'Could not restore the Trivy DB from the cache: cache service 503',
       'Could not save the Trivy DB to the cache: upload failed',
     ])
+  })
+
+  it('cache false: no cache call at all, even with a cache service', async () => {
+    isFeatureAvailable.mockReturnValue(true)
+    await scanImage(options({ cache: false }))
+    expect(restoreCache).not.toHaveBeenCalled()
+    expect(saveCache).not.toHaveBeenCalled()
+    expect(events.filter((e) => e.startsWith('exec:'))).toEqual([
+      'exec:image --download-db-only',
+      'exec:image --image-src',
+      'exec:convert --format',
+    ])
+  })
+
+  it('skip-db-update: the layer cache is still restored and saved, an exact hit is not saved again', async () => {
+    isFeatureAvailable.mockReturnValue(true)
+    writeDb('2026-11-25T01:00:00Z')
+    const layers = layerCacheKeys('0.74.0', LAYERS)
+    restoreCache.mockImplementation(async (paths) =>
+      paths[0].endsWith('fanal') ? layers.primary : undefined,
+    )
+    await scanImage(options({ skipDbUpdate: true }))
+    expect(restoreCache.mock.calls.map((c) => c[1])).toEqual([
+      layers.primary,
+      dbCacheKeys().primary,
+    ])
+    expect(saveCache).not.toHaveBeenCalled()
+    restoreCache.mockResolvedValue(layers.restore[0] + 'otherimage')
+    await scanImage(options({ skipDbUpdate: true }))
+    expect(saveCache).toHaveBeenCalledWith(layerCachePaths(cacheDir), layers.primary)
   })
 
   it('a key another job saved first is only a notice', async () => {

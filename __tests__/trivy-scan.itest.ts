@@ -4,7 +4,7 @@
  * database and `dpkg --compare-versions` (which advisories must match), Trivy run directly with
  * --ignore-unfixed (what "ignore-unfixed" means), the SARIF Multitool and ajv with the SARIF 2.1.0 schema.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -15,9 +15,10 @@ import * as path from 'node:path'
 import { buildImage } from '../src/docker/build-image.js'
 import { ScannerError } from '../src/errors.js'
 import { evaluateSeverityGate } from '../src/gate.js'
-import type { Scanner } from '../src/inputs.js'
+import type { Scanner } from '../src/trivy/findings.js'
 import type { Finding, ScanResult } from '../src/trivy/findings.js'
 import { countBySeverity } from '../src/trivy/report.js'
+import { loadExceptions } from '../src/trivy/exceptions.js'
 import { scanImage, type ScanOptions } from '../src/trivy/scan-image.js'
 import {
   buildFixtureImage,
@@ -43,9 +44,6 @@ import {
 } from './stack/trivy-test-db.js'
 import { trainModel } from '../src/train/train-stage.js'
 
-// jest.config's project-level testTimeout does not reach hooks: long steps get their own budget.
-jest.setTimeout(600_000)
-
 let tmp: string
 let cacheDir: string
 let expected: ExpectedVulnerability[]
@@ -64,7 +62,6 @@ function options(overrides: Partial<ScanOptions> = {}): ScanOptions {
     trivyVersion: MLSECOPS_TRIVY_VERSION,
     scanners: ['vuln', 'secret', 'misconfig'],
     cacheDir,
-    ignoreFile: '',
     skipDbUpdate: true,
     dbRepositories: [],
     server: '',
@@ -285,12 +282,118 @@ describe('scanImage with the test DB', () => {
   it('a .trivyignore entry removes the finding from the counts and from both reports', async () => {
     const ignoreFile = path.join(tmp, 'ignore-nodejs')
     fs.writeFileSync(ignoreFile, '# accepted for the test\nCVE-2099-1003\n')
-    const scan = await scanImage(options({ ignoreFile, scanners: ['vuln'] }))
+    const exceptions = loadExceptions({
+      ignoreFiles: [{ path: ignoreFile, name: 'ignore-nodejs' }],
+      vexFiles: [],
+      warningDays: 14,
+      requireReason: false,
+    })
+    const scan = await scanImage(options({ exceptions, scanners: ['vuln'] }))
     const remaining = expected.filter((e) => e.id !== 'CVE-2099-1003')
     expect(vulnKeys(scan.findings)).toEqual(expectedKeys(remaining))
     expect(scan.counts.HIGH).toBe(remaining.filter((e) => e.severity === 'HIGH').length)
-    expect(fs.readFileSync(scan.jsonReport, 'utf8')).not.toContain('CVE-2099-1003')
+    // Out of the findings and the SARIF; listed as suppressed (the JSON keeps it under ModifiedFindings).
     expect(fs.readFileSync(scan.sarifReport, 'utf8')).not.toContain('CVE-2099-1003')
+    expect(
+      scan.suppressed?.map((f) => `${f.id} ${f.pkgName} ${f.suppression.source}`).sort(),
+    ).toEqual(
+      expected
+        .filter((e) => e.id === 'CVE-2099-1003')
+        .map((e) => `${e.id} ${e.pkgName} ignore-nodejs:2`)
+        .sort(),
+    )
+    expect(scan.suppressed?.[0].suppression.reason).toBe('accepted for the test')
+  })
+
+  it('CycloneDX VEX (translated to OpenVEX for Trivy) suppresses not_affected findings, with its reason', async () => {
+    const vexFile = path.join(tmp, 'gzip.cdx.json')
+    fs.writeFileSync(
+      vexFile,
+      JSON.stringify({
+        bomFormat: 'CycloneDX',
+        specVersion: '1.5',
+        version: 1,
+        components: [
+          { 'bom-ref': 'gzip', type: 'library', name: 'gzip', purl: 'pkg:deb/debian/gzip' },
+        ],
+        vulnerabilities: [
+          {
+            id: 'CVE-2099-1005',
+            analysis: {
+              state: 'not_affected',
+              justification: 'code_not_reachable',
+              detail: 'gzip is never run',
+            },
+            affects: [{ ref: 'gzip' }],
+          },
+        ],
+      }),
+    )
+    const exceptions = loadExceptions({
+      ignoreFiles: [],
+      vexFiles: [{ path: vexFile, name: 'gzip.cdx.json' }],
+      warningDays: 14,
+      requireReason: false,
+    })
+    const scan = await scanImage(options({ exceptions, scanners: ['vuln'] }))
+    const gzip = expected.filter((e) => e.id === 'CVE-2099-1005')
+    expect(gzip.length).toBeGreaterThan(0)
+    expect(vulnKeys(scan.findings)).toEqual(
+      expectedKeys(expected.filter((e) => e.id !== 'CVE-2099-1005')),
+    )
+    expect(
+      scan.suppressed?.map((f) => [
+        f.id,
+        f.suppression.by,
+        f.suppression.source,
+        f.suppression.reason,
+      ]),
+    ).toEqual(
+      gzip.map(() => [
+        'CVE-2099-1005',
+        'vex',
+        'gzip.cdx.json',
+        'not_affected: vulnerable_code_not_in_execute_path: gzip is never run',
+      ]),
+    )
+  })
+
+  it('YAML entries suppress a secret and a misconfiguration too, each traced to its line', async () => {
+    const plain = await scanImage(options({ image: rootImage, scanners: ['misconfig'] }))
+    const root = plain.findings.find((f) => f.scanner === 'misconfig' && /root/i.test(f.title))!
+    const ignoreFile = path.join(tmp, 'secrets-misconfig.yaml')
+    fs.writeFileSync(
+      ignoreFile,
+      `misconfigurations:\n  - id: ${root.id}\n    statement: root only at build time\nsecrets:\n  - id: private-key\n    statement: test key, never deployed\n`,
+    )
+    const exceptions = loadExceptions({
+      ignoreFiles: [{ path: ignoreFile, name: 'secrets-misconfig.yaml' }],
+      vexFiles: [],
+      warningDays: 14,
+      requireReason: true,
+    })
+    const misconfig = await scanImage(
+      options({ image: rootImage, scanners: ['misconfig'], exceptions }),
+    )
+    expect(misconfig.findings.some((f) => f.id === root.id)).toBe(false)
+    expect(misconfig.suppressed?.find((f) => f.id === root.id)?.suppression).toEqual({
+      by: 'ignore-file',
+      status: 'ignored',
+      reason: 'root only at build time',
+      source: 'secrets-misconfig.yaml:2',
+      until: '',
+    })
+    const secret = await scanImage(
+      options({ image: secretImage, scanners: ['secret'], exceptions }),
+    )
+    expect(secret.findings.some((f) => f.id === 'private-key')).toBe(false)
+    const key = secret.suppressed?.find((f) => f.id === 'private-key')
+    expect(key?.scanner).toBe('secret')
+    expect(key?.target).toContain('deploy_key.pem')
+    expect(key?.suppression.source).toBe('secrets-misconfig.yaml:5')
+    // Suppressed findings create no code-scanning alert: they are not in the SARIF.
+    expect(fs.readFileSync(secret.sarifReport, 'utf8')).not.toContain('private-key')
+    expect(fs.readFileSync(secret.jsonReport, 'utf8')).not.toContain(privateKeyPem.split('\n')[5])
   })
 
   it('finds a private key copied into an image as a secret, without copying the key anywhere', async () => {

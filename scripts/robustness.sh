@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the robustness checks of issue 6 and prints the table: the bad-input corpus (unit tests), faults between
-# the action and a real MLflow server, 5 concurrent action runs on a PostgreSQL-backed MLflow, secrets, and a
-# scanner that breaks in every known way. Each integration test appends its figures (JSON lines) to
+# the action and a real MLflow server, 5 concurrent action runs on a PostgreSQL-backed MLflow, secrets, a
+# scanner that breaks in every known way, and the hostile-input corpus (issue 12). Each integration test
+# appends its figures (JSON lines) to
 # $MLSECOPS_ROBUSTNESS_OUT; jest's JSON output counts the bad-input cases and says what passed.
 # Needs the local stack (scripts/stack/install.sh, scripts/stack/dockerd.sh start) and a fresh dist/
 # (npm run build; MLSECOPS_DIST=path/index.js runs another bundle). Ends with `npm audit --omit=dev`.
@@ -20,10 +21,10 @@ npx jest --selectProjects unit --runTestsByPath __tests__/bad-input.test.ts \
   --json --outputFile="$out/bad-input.json" >"$out/bad-input.log" 2>&1 || status=1
 tail -n 5 "$out/bad-input.log"
 
-echo "==> faults, concurrency, secrets, fail-closed (integration, in band)"
+echo "==> faults, concurrency, secrets, fail-closed, hostile input (integration, in band)"
 npx jest --selectProjects integration --runInBand --runTestsByPath \
   __tests__/faults.itest.ts __tests__/concurrency.itest.ts __tests__/secrets.itest.ts \
-  __tests__/fail-closed.itest.ts \
+  __tests__/fail-closed.itest.ts __tests__/hostile-input.itest.ts \
   --json --outputFile="$out/integration.json" >"$out/integration.log" 2>&1 || status=1
 tail -n 6 "$out/integration.log"
 

@@ -1,7 +1,7 @@
 /**
  * The severity gate. Pure: findings + policy -> decision, no I/O.
  */
-import { SEVERITIES, type Severity } from './inputs.js'
+import { SEVERITIES, type Severity } from './trivy/findings.js'
 import type { Finding } from './trivy/findings.js'
 import { isUnfixed } from './trivy/report.js'
 

@@ -2,7 +2,12 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ConfigurationError } from './errors.js'
+import { isImageReference, toImageRepository } from './docker/image-reference.js'
+import { quoteValue } from './log-text.js'
+import type { MlflowAuth } from './mlflow/client.js'
 import { SBOM_FORMATS, type SbomFormatInput } from './sbom/write-sbom.js'
+import { SCANNERS, SEVERITIES, type Scanner, type Severity } from './trivy/findings.js'
+import { openWorkspaceFile, realWorkspace, resolveWorkspacePath } from './workspace-paths.js'
 
 /**
  * Every input of action.yml, with the same default action.yml declares. The runner fills these in before it
@@ -28,17 +33,24 @@ export const INPUT_DEFAULTS = {
   context: '.',
   image: '',
   'build-args': '',
+  'build-timeout': '30m',
   scan: 'true',
   'trivy-version': '0.74.0',
+  'trivy-checksum': '',
   scanners: 'vuln,secret,misconfig',
   'fail-on-severity': 'HIGH',
   'ignore-unfixed': 'false',
+  trivyignores: '',
   trivyignore: '',
+  vex: '',
+  'ignore-expiry-warning-days': '14',
+  'require-ignore-reason': 'false',
   'trivy-cache-dir': '',
   'trivy-skip-db-update': 'false',
   'trivy-db-repository': '',
   'trivy-server': '',
   'trivy-timeout': '10m',
+  cache: 'true',
   'upload-artifact': 'true',
   'artifact-name': 'mlsecops-report',
   'retention-days': '0',
@@ -56,15 +68,10 @@ export const INPUT_DEFAULTS = {
 
 export type InputName = keyof typeof INPUT_DEFAULTS
 
-export const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const
-export type Severity = (typeof SEVERITIES)[number]
-export const SCANNERS = ['vuln', 'secret', 'misconfig', 'license'] as const
-export type Scanner = (typeof SCANNERS)[number]
-
-export interface MlflowAuth {
-  username?: string
-  password?: string
-  token?: string
+/** A file inside the workspace: its real path, and the name the user gave it (for messages and reports). */
+export interface WorkspaceFile {
+  path: string
+  name: string
 }
 
 export interface Inputs {
@@ -88,16 +95,29 @@ export interface Inputs {
   context: string
   image: string
   buildArgs: Record<string, string>
+  /** Deadline of docker build, in milliseconds. */
+  buildTimeoutMs: number
   scan: boolean
   trivyVersion: string
+  /**
+   * How a downloaded Trivy release is checked: a SHA-256 the user pinned, 'release-checksums' (trust the
+   * release's own checksums file, opt-in), or '' (the pins the action carries; other versions are refused).
+   */
+  trivyChecksum: string
   scanners: Scanner[]
   /** undefined for `none`: the severity gate is off. */
   failOnSeverity: Severity | undefined
   ignoreUnfixed: boolean
-  /** Absolute path, or '' when none is given and no .trivyignore exists. */
-  trivyignore: string
+  /** Ignore files (trivyignores, or the old trivyignore), else .trivyignore.yaml / .trivyignore when present. */
+  trivyignores: WorkspaceFile[]
+  /** VEX documents (OpenVEX, CSAF, CycloneDX VEX). */
+  vex: WorkspaceFile[]
+  ignoreExpiryWarningDays: number
+  requireIgnoreReason: boolean
   trivyCacheDir: string
   trivySkipDbUpdate: boolean
+  /** Keep Trivy's DB, layer cache, checks bundle and binary between workflow runs (Actions cache). */
+  cache: boolean
   trivyDbRepositories: string[]
   trivyServer: string
   trivyTimeout: string
@@ -126,8 +146,27 @@ export function readInput(name: InputName): string {
   return core.getInput(name)
 }
 
+/** A secret input exactly as given: leading and trailing spaces may be part of a password. */
+export function readSecretInput(name: InputName): string {
+  const key = `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
+  if (process.env[key] === undefined) return INPUT_DEFAULTS[name]
+  return core.getInput(name, { trimWhitespace: false })
+}
+
 function fail(name: InputName, value: string, allowed: string): never {
-  throw new ConfigurationError(name, `Input '${name}' is '${value}': ${allowed}.`)
+  throw new ConfigurationError(name, `Input '${name}' is ${quoteValue(value)}: ${allowed}.`)
+}
+
+/**
+ * A one-line input (a name, a URL, a path): a line break or another control character in it is refused, so
+ * the value can never turn into a second log line (a workflow command) or a second argument.
+ */
+export function singleLine(name: InputName, value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(value)) {
+    fail(name, value, 'it holds a line break or another control character; give a single line')
+  }
+  return value
 }
 
 export function parseBoolean(name: InputName, value: string): boolean {
@@ -240,27 +279,6 @@ export function redactUrl(text: string): string {
   return `${scheme}***${text.slice(at)}`
 }
 
-/**
- * Docker image reference: [host[:port]/]path[:tag][@digest], lowercase path components, as the
- * distribution reference grammar allows.
- */
-const IMAGE_REFERENCE =
-  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/
-
-export function isImageReference(value: string): boolean {
-  return value.length <= 255 && IMAGE_REFERENCE.test(value)
-}
-
-/** Turns a repository or model name into something valid as a Docker repository path component. */
-export function toImageRepository(name: string): string {
-  const cleaned = name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
-    .replace(/[._-]{2,}/g, '-')
-  return cleaned === '' ? 'mlsecops-model' : cleaned
-}
-
 export function splitList(value: string): string[] {
   return value
     .split(/[,\n]/)
@@ -276,68 +294,151 @@ function resolvePath(workspace: string, p: string): string {
 }
 
 /**
- * The whole CSV is held in memory while it is parsed and trained on (measured: a 200 MB CSV of 5.2M rows
- * peaks at about 0.9 GB and takes 13 s), so an unbounded file could exhaust the runner: a file over the
- * limit fails at once, before it is read.
- * A missing file or a directory is left to the train stage, which says so.
+ * A file named by an input: resolved against the workspace, and after symlinks still inside it, and a
+ * regular file (workspace-paths.ts); with the name the reports show (relative to the workspace).
  */
-function checkDatasetSize(file: string, shown: string, maxMb: number): void {
-  let size: number
-  try {
-    const stat = fs.statSync(file)
-    if (!stat.isFile()) return
-    size = stat.size
-  } catch {
-    return
-  }
-  if (size > maxMb * 1024 * 1024) {
-    throw new ConfigurationError(
-      'dataset',
-      `Input 'dataset' is '${shown}', ${(size / 1024 / 1024).toFixed(1)} MB, over max-dataset-mb ${maxMb}: sample the data or raise max-dataset-mb (the CSV is held in memory while training).`,
-    )
+export function resolveWorkspaceFile(
+  input: InputName,
+  workspace: string,
+  name: string,
+): WorkspaceFile {
+  const real = resolveWorkspacePath(input, singleLine(input, name), workspace, 'file')
+  return {
+    path: real,
+    name: path.relative(realWorkspace(workspace), real).split(path.sep).join('/'),
   }
 }
 
-/** Reads and validates every input once. Throws ConfigurationError naming the input, the value and the fix. */
-export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
-  const workspace = env.GITHUB_WORKSPACE || process.cwd()
-  const repoName = (env.GITHUB_REPOSITORY ?? '').split('/')[1] ?? ''
+/**
+ * trivyignores (newline or comma separated); the old single-file input trivyignore is the same list of one.
+ * Neither given: .trivyignore.yaml and .trivyignore in the workspace, each when present.
+ */
+function parseTrivyignores(workspace: string): WorkspaceFile[] {
+  const many = splitList(readInput('trivyignores'))
+  const one = readInput('trivyignore').trim()
+  if (many.length > 0 && one !== '') {
+    throw new ConfigurationError(
+      'trivyignore',
+      `Inputs 'trivyignores' and 'trivyignore' are both set: list every file in trivyignores (trivyignore is its old one-file name).`,
+    )
+  }
+  const names = many.length > 0 ? many : one !== '' ? [one] : []
+  if (names.length > 0) {
+    const input: InputName = many.length > 0 ? 'trivyignores' : 'trivyignore'
+    return names.map((name) => resolveWorkspaceFile(input, workspace, name))
+  }
+  return ['.trivyignore.yaml', '.trivyignore']
+    .filter((name) => fs.existsSync(path.join(workspace, name)))
+    .map((name) => resolveWorkspaceFile('trivyignores', workspace, name))
+}
 
+/**
+ * The dataset, confined to the workspace and opened as a regular file (see workspace-paths.ts). The whole CSV
+ * is held in memory while it is parsed and trained on (measured: a 200 MB CSV of 5.2M rows peaks at about
+ * 0.9 GB and takes 13 s), so an unbounded file could exhaust the runner: a file over the limit fails at once,
+ * before it is read. Returns the real path.
+ */
+function resolveDataset(workspace: string, raw: string, maxMb: number): string {
+  const real = resolveWorkspacePath('dataset', raw, workspace, 'file')
+  const opened = openWorkspaceFile(
+    'dataset',
+    raw,
+    real,
+    maxMb * 1024 * 1024,
+    (size) =>
+      new ConfigurationError(
+        'dataset',
+        `Input 'dataset' is ${quoteValue(raw)}, ${(size / 1024 / 1024).toFixed(1)} MB, over max-dataset-mb ${maxMb}: sample the data or raise max-dataset-mb (the CSV is held in memory while training).`,
+      ),
+  )
+  fs.closeSync(opened.fd)
+  return real
+}
+
+const SHA256 = /^[a-f0-9]{64}$/
+
+/** Input trivy-checksum: a SHA-256 (hex), 'release-checksums', or empty. */
+export function parseTrivyChecksum(value: string): string {
+  const v = value.trim().toLowerCase()
+  if (v === '' || v === 'release-checksums' || SHA256.test(v)) return v
+  fail(
+    'trivy-checksum',
+    value,
+    "give the SHA-256 (64 hex digits) of the release archive for this runner, or 'release-checksums' to trust the release's own checksums file",
+  )
+}
+
+/**
+ * A Go-style duration (`10m`, `90s`, `1h30m`) in milliseconds, or undefined when it is not one (inputs
+ * build-timeout and trivy-timeout use this form).
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim())
+  if (!match || text.trim() === '') return undefined
+  const [h, m, s] = [match[1], match[2], match[3]].map((v) => Number(v ?? 0))
+  return ((h * 60 + m) * 60 + s) * 1000
+}
+
+export type TrainInputs = Pick<
+  Inputs,
+  'dataset' | 'maxDatasetBytes' | 'targetColumn' | 'testSize' | 'seed' | 'minAccuracy'
+>
+
+function readTrainInputs(workspace: string): TrainInputs {
   const datasetRaw = readInput('dataset').trim()
   const maxDatasetMb = parseNumber('max-dataset-mb', readInput('max-dataset-mb'), {
     min: 1,
     max: 4096,
     integer: true,
   })
-  const maxDatasetBytes = maxDatasetMb * 1024 * 1024
-  if (datasetRaw !== '')
-    checkDatasetSize(resolvePath(workspace, datasetRaw), datasetRaw, maxDatasetMb)
-  const testSize = parseNumber('test-size', readInput('test-size'), {
-    min: 0,
-    max: 1,
-    minExclusive: true,
-    maxExclusive: true,
-  })
-  const seed = parseNumber('seed', readInput('seed'), { min: 0, max: 2 ** 32 - 1, integer: true })
-  const minAccuracy = parseNumber('min-accuracy', readInput('min-accuracy'), { min: 0, max: 1 })
+  return {
+    dataset:
+      datasetRaw === ''
+        ? ''
+        : resolveDataset(workspace, singleLine('dataset', datasetRaw), maxDatasetMb),
+    maxDatasetBytes: maxDatasetMb * 1024 * 1024,
+    targetColumn: singleLine('target-column', readInput('target-column').trim()),
+    testSize: parseNumber('test-size', readInput('test-size'), {
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      maxExclusive: true,
+    }),
+    seed: parseNumber('seed', readInput('seed'), { min: 0, max: 2 ** 32 - 1, integer: true }),
+    minAccuracy: parseNumber('min-accuracy', readInput('min-accuracy'), { min: 0, max: 1 }),
+  }
+}
 
+export type MlflowInputs = Pick<Inputs, 'mlflowTrackingUri' | 'mlflowExperiment' | 'mlflowAuth'>
+
+function readMlflowInputs(env: NodeJS.ProcessEnv): MlflowInputs {
   const mlflowTrackingUri = parseServiceUrl(
     'mlflow-tracking-uri',
-    readInput('mlflow-tracking-uri') || env.MLFLOW_TRACKING_URI || '',
+    singleLine(
+      'mlflow-tracking-uri',
+      readInput('mlflow-tracking-uri') || env.MLFLOW_TRACKING_URI || '',
+    ),
     'pass mlflow-username/mlflow-password or mlflow-token (as secrets) instead',
   )
-  const mlflowExperiment = readInput('mlflow-experiment').trim()
+  const mlflowExperiment = singleLine('mlflow-experiment', readInput('mlflow-experiment').trim())
   if (mlflowExperiment === '') fail('mlflow-experiment', '', 'give an experiment name')
   const mlflowAuth: MlflowAuth = {
     username: readInput('mlflow-username') || env.MLFLOW_TRACKING_USERNAME || undefined,
-    password: readInput('mlflow-password') || env.MLFLOW_TRACKING_PASSWORD || undefined,
-    token: readInput('mlflow-token') || env.MLFLOW_TRACKING_TOKEN || undefined,
+    password: readSecretInput('mlflow-password') || env.MLFLOW_TRACKING_PASSWORD || undefined,
+    token: readSecretInput('mlflow-token') || env.MLFLOW_TRACKING_TOKEN || undefined,
   }
   for (const secret of [mlflowAuth.password, mlflowAuth.token]) if (secret) core.setSecret(secret)
   if (mlflowAuth.password && !mlflowAuth.username) {
     fail('mlflow-username', '', 'set it too when mlflow-password is set (basic auth needs both)')
   }
+  return { mlflowTrackingUri, mlflowExperiment, mlflowAuth }
+}
 
+export type ModelInputs = Pick<Inputs, 'modelName' | 'modelAlias' | 'image'>
+
+/** The registered model's name and alias, and the image named after it. */
+function readModelInputs(env: NodeJS.ProcessEnv): ModelInputs {
+  const repoName = (env.GITHUB_REPOSITORY ?? '').split('/')[1] ?? ''
   const modelName = readInput('model-name').trim() || repoName || 'mlsecops-model'
   if (!MODEL_NAME.test(modelName)) {
     fail(
@@ -361,7 +462,6 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'MLflow reserves "latest" and "v<number>"; choose another alias',
     )
   }
-
   const sha = env.GITHUB_SHA ?? ''
   const imageRaw = readInput('image').trim()
   const image = imageRaw || `${toImageRepository(modelName)}:${sha ? sha.slice(0, 7) : 'latest'}`
@@ -372,87 +472,124 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       'use a Docker image reference such as name:tag or registry/name:tag (lowercase name)',
     )
   }
+  return { modelName, modelAlias, image }
+}
 
+export type BuildInputs = Pick<
+  Inputs,
+  'build' | 'dockerfile' | 'context' | 'buildArgs' | 'buildTimeoutMs'
+>
+
+function readBuildInputs(workspace: string): BuildInputs {
+  const build = parseBoolean('build', readInput('build'))
+  const dockerfileRaw = singleLine('dockerfile', readInput('dockerfile').trim() || 'Dockerfile')
+  const contextRaw = singleLine('context', readInput('context').trim() || '.')
+  // Only a build reads them; with build false they may point anywhere (or nowhere).
+  const context = build
+    ? resolveWorkspacePath('context', contextRaw, workspace, 'directory', { missingOk: true })
+    : resolvePath(workspace, contextRaw)
+  const dockerfile = build
+    ? resolveWorkspacePath('dockerfile', dockerfileRaw, workspace, 'file', { missingOk: true })
+    : resolvePath(workspace, dockerfileRaw)
+  const buildTimeoutText = readInput('build-timeout').trim()
+  const buildTimeoutMs = parseDuration(buildTimeoutText)
+  if (buildTimeoutMs === undefined || buildTimeoutMs <= 0)
+    fail('build-timeout', buildTimeoutText, 'use a duration such as 30m, 90s or 1h')
+  return {
+    build,
+    dockerfile,
+    context,
+    buildArgs: parseBuildArgs(readInput('build-args')),
+    buildTimeoutMs,
+  }
+}
+
+export type ExceptionInputs = Pick<
+  Inputs,
+  'trivyignores' | 'vex' | 'ignoreExpiryWarningDays' | 'requireIgnoreReason'
+>
+
+/** The exceptions: ignore files, VEX documents, and how expiry and reasons are checked. */
+function readExceptionInputs(workspace: string): ExceptionInputs {
+  return {
+    trivyignores: parseTrivyignores(workspace),
+    vex: splitList(readInput('vex')).map((name) => resolveWorkspaceFile('vex', workspace, name)),
+    ignoreExpiryWarningDays: parseNumber(
+      'ignore-expiry-warning-days',
+      readInput('ignore-expiry-warning-days'),
+      { min: 0, max: 3650, integer: true },
+    ),
+    requireIgnoreReason: parseBoolean('require-ignore-reason', readInput('require-ignore-reason')),
+  }
+}
+
+export type ScanInputs = Pick<
+  Inputs,
+  | 'scan'
+  | 'trivyVersion'
+  | 'trivyChecksum'
+  | 'scanners'
+  | 'failOnSeverity'
+  | 'ignoreUnfixed'
+  | 'trivyCacheDir'
+  | 'trivySkipDbUpdate'
+  | 'cache'
+  | 'trivyDbRepositories'
+  | 'trivyServer'
+  | 'trivyTimeout'
+>
+
+function readScanInputs(env: NodeJS.ProcessEnv, workspace: string): ScanInputs {
   const trivyVersion = readInput('trivy-version').trim().replace(/^v/, '')
   if (!/^\d+\.\d+\.\d+$/.test(trivyVersion))
     fail('trivy-version', trivyVersion, 'use a release such as 0.74.0')
-
-  const trivyignoreRaw = readInput('trivyignore').trim()
-  let trivyignore = ''
-  if (trivyignoreRaw !== '') {
-    trivyignore = resolvePath(workspace, trivyignoreRaw)
-    if (!fs.existsSync(trivyignore))
-      fail('trivyignore', trivyignoreRaw, 'the file does not exist; fix the path or leave it empty')
-  } else if (fs.existsSync(path.join(workspace, '.trivyignore'))) {
-    trivyignore = path.join(workspace, '.trivyignore')
-  }
-
   const trivyTimeout = readInput('trivy-timeout').trim()
   if (!/^(\d+h)?(\d+m)?(\d+s)?$/.test(trivyTimeout) || trivyTimeout === '') {
     fail('trivy-timeout', trivyTimeout, 'use a duration such as 10m, 90s or 1h')
   }
+  const toolCache = env.RUNNER_TOOL_CACHE || path.join(env.RUNNER_TEMP || '/tmp', 'tool-cache')
+  const trivyCacheDir =
+    readInput('trivy-cache-dir').trim() || path.join(toolCache, 'mlsecops-trivy')
+  return {
+    scan: parseBoolean('scan', readInput('scan')),
+    trivyVersion,
+    trivyChecksum: parseTrivyChecksum(readInput('trivy-checksum')),
+    scanners: parseScanners(readInput('scanners')),
+    failOnSeverity: parseSeverity(readInput('fail-on-severity')),
+    ignoreUnfixed: parseBoolean('ignore-unfixed', readInput('ignore-unfixed')),
+    trivyCacheDir: resolvePath(workspace, trivyCacheDir),
+    trivySkipDbUpdate: parseBoolean('trivy-skip-db-update', readInput('trivy-skip-db-update')),
+    cache: parseBoolean('cache', readInput('cache')),
+    trivyDbRepositories: splitList(readInput('trivy-db-repository')),
+    trivyServer: parseServiceUrl(
+      'trivy-server',
+      singleLine('trivy-server', readInput('trivy-server')),
+      'give the server URL alone',
+    ),
+    trivyTimeout,
+  }
+}
 
+export type PublishInputs = Pick<
+  Inputs,
+  | 'uploadArtifact'
+  | 'artifactName'
+  | 'retentionDays'
+  | 'uploadSarif'
+  | 'sarifCategory'
+  | 'githubToken'
+>
+
+function readPublishInputs(env: NodeJS.ProcessEnv): PublishInputs {
   const artifactName = readInput('artifact-name').trim()
   if (artifactName === '' || ARTIFACT_NAME_FORBIDDEN.test(artifactName)) {
     fail('artifact-name', artifactName, 'give a name without " : < > | * ? \\ / or line breaks')
   }
-
-  const sarifCategory = readInput('sarif-category').trim()
+  const sarifCategory = singleLine('sarif-category', readInput('sarif-category').trim())
   if (sarifCategory === '') fail('sarif-category', '', 'give a category name')
-
-  const githubToken = readInput('github-token') || env.GITHUB_TOKEN || ''
+  const githubToken = readSecretInput('github-token') || env.GITHUB_TOKEN || ''
   if (githubToken) core.setSecret(githubToken)
-
-  const promote = readPromoteInputs()
-  if (
-    promote.push &&
-    !(parseBoolean('build', readInput('build')) && parseBoolean('scan', readInput('scan')))
-  ) {
-    throw new ConfigurationError(
-      'push',
-      "Input 'push' is true but build or scan is false: only the image that was built and scanned here is pushed.",
-    )
-  }
-
-  const trivyCacheDir =
-    readInput('trivy-cache-dir').trim() ||
-    path.join(
-      env.RUNNER_TOOL_CACHE || path.join(env.RUNNER_TEMP || '/tmp', 'tool-cache'),
-      'mlsecops-trivy',
-    )
-
   return {
-    dataset: datasetRaw === '' ? '' : resolvePath(workspace, datasetRaw),
-    maxDatasetBytes,
-    targetColumn: readInput('target-column').trim(),
-    testSize,
-    seed,
-    minAccuracy,
-    mlflowTrackingUri,
-    mlflowExperiment,
-    mlflowAuth,
-    modelName,
-    modelAlias,
-    build: parseBoolean('build', readInput('build')),
-    dockerfile: resolvePath(workspace, readInput('dockerfile').trim() || 'Dockerfile'),
-    context: resolvePath(workspace, readInput('context').trim() || '.'),
-    image,
-    buildArgs: parseBuildArgs(readInput('build-args')),
-    scan: parseBoolean('scan', readInput('scan')),
-    trivyVersion,
-    scanners: parseScanners(readInput('scanners')),
-    failOnSeverity: parseSeverity(readInput('fail-on-severity')),
-    ignoreUnfixed: parseBoolean('ignore-unfixed', readInput('ignore-unfixed')),
-    trivyignore,
-    trivyCacheDir: resolvePath(workspace, trivyCacheDir),
-    trivySkipDbUpdate: parseBoolean('trivy-skip-db-update', readInput('trivy-skip-db-update')),
-    trivyDbRepositories: splitList(readInput('trivy-db-repository')),
-    trivyServer: parseServiceUrl(
-      'trivy-server',
-      readInput('trivy-server'),
-      'give the server URL alone',
-    ),
-    trivyTimeout,
     uploadArtifact: parseBoolean('upload-artifact', readInput('upload-artifact')),
     artifactName,
     retentionDays: parseNumber('retention-days', readInput('retention-days'), {
@@ -463,8 +600,33 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     uploadSarif: parseBoolean('upload-sarif', readInput('upload-sarif')),
     sarifCategory,
     githubToken,
-    ...promote,
   }
+}
+
+/**
+ * Reads and validates every input once, one area at a time in the pipeline's order (train, MLflow, model and
+ * image, build, exceptions, scan, publish, promote). Throws ConfigurationError naming the input, the value and
+ * the fix.
+ */
+export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd()
+  const inputs: Inputs = {
+    ...readTrainInputs(workspace),
+    ...readMlflowInputs(env),
+    ...readModelInputs(env),
+    ...readBuildInputs(workspace),
+    ...readExceptionInputs(workspace),
+    ...readScanInputs(env, workspace),
+    ...readPublishInputs(env),
+    ...readPromoteInputs(),
+  }
+  if (inputs.push && !(inputs.build && inputs.scan)) {
+    throw new ConfigurationError(
+      'push',
+      "Input 'push' is true but build or scan is false: only the image that was built and scanned here is pushed.",
+    )
+  }
+  return inputs
 }
 
 /** Masks a secret in the log: the whole value and, for a multi-line one (a PEM key), each line. */

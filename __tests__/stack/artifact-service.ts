@@ -24,8 +24,8 @@ import * as path from 'node:path'
 
 const SERVICE = 'github.actions.results.api.v1.ArtifactService'
 /** Azurite's well-known development account. */
-const ACCOUNT = 'devstoreaccount1'
-const ACCOUNT_KEY =
+export const ACCOUNT = 'devstoreaccount1'
+export const ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 const CONTAINER = 'actions-results'
 
@@ -94,7 +94,7 @@ export function buildRuntimeToken(runId: string, jobId: string, key: Buffer): st
   return `${header}.${payload}.${signature}`
 }
 
-function verifyToken(token: string, key: Buffer): { run: string; job: string } | undefined {
+export function verifyToken(token: string, key: Buffer): { run: string; job: string } | undefined {
   const parts = token.split('.')
   if (parts.length !== 3) return undefined
   const expected = base64url(
@@ -129,7 +129,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts Azurite's blob service from node_modules and waits until it listens. Throws when it cannot start. */
-async function startAzurite(
+export async function startAzurite(
   dir: string,
 ): Promise<{ process: ChildProcess; endpoint: string; log: string }> {
   let main: string
@@ -423,7 +423,7 @@ export async function startArtifactService(dir: string): Promise<ArtifactService
   }
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000)

@@ -27,6 +27,11 @@ export interface MlflowServerOptions {
   backendStoreUri?: string
   /** Server workers (default 1). */
   workers?: number
+  /**
+   * Host names the server answers besides its own address (MLflow 3 refuses other Host headers with 403
+   * "Invalid Host header"): the public name clients use through a proxy.
+   */
+  allowedHosts?: string[]
 }
 
 export interface MlflowServer {
@@ -145,6 +150,10 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
     '--workers',
     String(options.workers ?? 1),
   ]
+  if (options.allowedHosts) {
+    const hosts = ['localhost', `localhost:${port}`, '127.0.0.1', `127.0.0.1:${port}`]
+    args.push('--allowed-hosts', [...hosts, ...options.allowedHosts].join(','))
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MLFLOW_FLASK_SERVER_SECRET_KEY: crypto.randomBytes(16).toString('hex'),

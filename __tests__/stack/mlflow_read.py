@@ -98,6 +98,7 @@ def main():
                     "status": v.status,
                     "run_id": v.run_id,
                     "source": v.source,
+                    "description": v.description,
                     "tags": dict(v.tags),
                 }
                 for v in versions

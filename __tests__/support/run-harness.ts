@@ -8,6 +8,7 @@ import { afterAll, jest } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as core from '../../__fixtures__/core.js'
 import type { BuildOptions, BuildResult } from '../../src/docker/build-image.js'
 import type { ScanResult } from '../../src/trivy/findings.js'
 import type { ScanOptions } from '../../src/trivy/scan-image.js'
@@ -45,27 +46,15 @@ export function inputVariable(name: string): string {
 
 export async function loadRunHarness(): Promise<RunHarness> {
   const record: RunRecord = { outputs: new Map(), failed: [], events: [], commands: [] }
-  const actualCore = await import('@actions/core')
-  const quiet = (): void => undefined
-  jest.unstable_mockModule('@actions/core', () => ({
-    ...actualCore,
-    setOutput: jest.fn((name: string, value: unknown) => {
-      record.outputs.set(name, String(value))
-      record.events.push(`output:${name}`)
-    }),
-    setFailed: jest.fn((message: string | Error) => {
-      record.failed.push(String(message))
-      record.events.push('failed')
-    }),
-    info: jest.fn(quiet),
-    notice: jest.fn(quiet),
-    debug: jest.fn(quiet),
-    warning: jest.fn(quiet),
-    setSecret: jest.fn(quiet),
-    startGroup: jest.fn(quiet),
-    endGroup: jest.fn(quiet),
-    group: async <T>(_name: string, fn: () => Promise<T>): Promise<T> => fn(),
-  }))
+  core.setOutput.mockImplementation((name: string, value: unknown) => {
+    record.outputs.set(name, String(value))
+    record.events.push(`output:${name}`)
+  })
+  core.setFailed.mockImplementation((message: string | Error) => {
+    record.failed.push(String(message))
+    record.events.push('failed')
+  })
+  jest.unstable_mockModule('@actions/core', () => core)
 
   const refuse =
     (what: string) =>

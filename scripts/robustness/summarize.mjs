@@ -45,7 +45,7 @@ const rows = [
     secretsFound: 0,
   },
 ]
-for (const kind of ['faults', 'concurrency', 'secrets', 'fail-closed']) {
+for (const kind of ['faults', 'concurrency', 'secrets', 'fail-closed', 'hostile']) {
   const records = figures.filter((f) => f.kind === kind)
   if (records.length === 0) {
     ok = false
@@ -107,6 +107,19 @@ console.log(
 )
 console.log(`runs left RUNNING: ${total('runningLeft')}`)
 console.log(`secrets found: ${total('secretsFound')}`)
+
+// --- hostile input (issue 12): kinds tried, held, and the four invariants ---
+const hostile = figures.filter((f) => f.kind === 'hostile')
+if (hostile.length > 0) {
+  const h = (key) => hostile.reduce((n, r) => n + (r[key] ?? 0), 0)
+  const held = h('completed') + h('failedCleanly')
+  console.log(
+    `hostile input: ${h('kindsTried')} kinds tried, ${held} of ${h('runs')} runs held; files read outside the workspace: ${h('readOutside')}, changed outside: ${h('changedOutside')}, injected commands: ${h('injected')}, hangs: ${h('hangs')}, secrets printed: ${h('secretsFound')}`,
+  )
+  if (h('readOutside') + h('changedOutside') + h('injected') + h('hangs') + h('secretsFound') > 0)
+    ok = false
+  if (held !== h('runs')) ok = false
+}
 
 // --- npm audit ---
 const auditFile = path.join(dir, 'audit.json')

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { runCommand } from '../docker/command.js'
+import { runCommand } from '../exec.js'
 import { CommandError, errorMessage, oneLine } from '../errors.js'
 import type { CosignBinary } from './install.js'
 import {

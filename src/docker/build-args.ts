@@ -2,7 +2,12 @@
  * Pure argument building for `docker build` and the image labels. No I/O here: unit-tested on its own.
  */
 
-/** Where the build stage places the trained model directory, relative to the build context. */
+/**
+ * The folder in the build context under which the build stage places the trained model directory, as
+ * `.mlsecops/model-<unique id>` (MODEL_DIR build argument), so it never meets a directory of the user's.
+ */
+export const MODEL_CONTEXT_PARENT = '.mlsecops'
+/** The MODEL_DIR default for Dockerfiles (and the value when no unique directory is given). */
 export const MODEL_CONTEXT_DIR = '.mlsecops/model'
 
 /** Our own label namespace. */
@@ -55,6 +60,8 @@ export interface DockerBuildArgsOptions {
   labels: Record<string, string>
   /** The user's build-args; they come after ours, so a user value wins. */
   buildArgs: Record<string, string>
+  /** The staged model directory relative to the context (default MODEL_CONTEXT_DIR). */
+  modelContextDir?: string
 }
 
 /** The argument list of `docker build` (no shell: each value is one argument, whatever it contains). */
@@ -62,7 +69,7 @@ export function dockerBuildArgs(options: DockerBuildArgsOptions): string[] {
   const args = ['build', '--file', options.dockerfile, '--tag', options.image]
   for (const [key, value] of Object.entries(options.labels)) args.push('--label', `${key}=${value}`)
   const buildArgs: Record<string, string> = {
-    MODEL_DIR: MODEL_CONTEXT_DIR,
+    MODEL_DIR: options.modelContextDir ?? MODEL_CONTEXT_DIR,
     ...options.buildArgs,
   }
   for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`)

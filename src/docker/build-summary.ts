@@ -1,4 +1,4 @@
-import { markdownTable } from '../summary.js'
+import { code, details, formatDuration, table } from '../render/markdown.js'
 import type { BuildResult } from './build-image.js'
 
 /** The image part of the job summary. */
@@ -10,18 +10,17 @@ export function renderBuildSection(build: BuildResult): string {
     .sort(([a], [b]) => a.localeCompare(b))
   return [
     '### Image',
-    markdownTable(
+    table(
       ['Image', 'Id', 'Build time'],
-      [[`\`${build.image}\``, `\`${build.imageId}\``, `${(build.durationMs / 1000).toFixed(1)} s`]],
+      [[code(build.image), code(build.imageId), formatDuration(build.durationMs)]],
     ),
     '',
-    '<details><summary>Labels</summary>',
-    '',
-    markdownTable(
-      ['Label', 'Value'],
-      labels.map(([k, v]) => [`\`${k}\``, v]),
+    details(
+      'Labels',
+      table(
+        ['Label', 'Value'],
+        labels.map(([k, v]) => [code(k), v]),
+      ),
     ),
-    '',
-    '</details>',
   ].join('\n')
 }

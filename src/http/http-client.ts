@@ -33,6 +33,19 @@ export interface HttpAnswer {
   text: string
 }
 
+/** An answer with the request it answers, for classify(). */
+export interface AnsweredRequest extends HttpAnswer {
+  method: string
+  /** The path given to request(), without the base URL or query. */
+  path: string
+}
+
+/** A service's verdict on an answer: an error with this text (after "<service> <METHOD> <url>: "). */
+export interface Classified {
+  detail: string
+  transient: boolean
+}
+
 export interface HttpClientOptions {
   /** Name in messages: "MLflow", "GitHub API". */
   service: string
@@ -54,6 +67,12 @@ export interface HttpClientOptions {
   budget?: TimeBudget
   /** Answers this service counts as transient beyond network errors, 408, 429 and 5xx. */
   isTransient?: (answer: HttpAnswer) => boolean
+  /**
+   * Sees every answer first, 2xx and 3xx included (an HTML sign-in page answered 200, a redirect, an
+   * overloaded server's 400): a verdict makes it an error with the service's own words; undefined leaves it
+   * to the default handling.
+   */
+  classify?: (answer: AnsweredRequest) => Classified | undefined
   /** The service's error body: an error code and a readable message. Default: the body on one line. */
   describeError?: (text: string) => { code?: string; message: string }
   /** Advice added to the message of an error answer with this status ('' for none). */
@@ -142,6 +161,19 @@ export class HttpClient {
 
   /** Sends one request with the bounded retries; 2xx (and `accept`ed statuses) come back parsed. */
   async request<T>(method: string, path: string, call: CallOptions = {}): Promise<HttpResult<T>> {
+    const leave = call.outsideBudget ? undefined : this.budget?.enter()
+    try {
+      return await this.requestWithRetries<T>(method, path, call)
+    } finally {
+      leave?.()
+    }
+  }
+
+  private async requestWithRetries<T>(
+    method: string,
+    path: string,
+    call: CallOptions,
+  ): Promise<HttpResult<T>> {
     const url = this.urlFor(path, call.query)
     const what = `${method} ${redactUrl(url)}`
     const budget = call.outsideBudget ? undefined : this.budget
@@ -172,7 +204,7 @@ export class HttpClient {
         call.timeoutMs ?? this.timeoutMs,
         budget ? budget.remainingMs() : Infinity,
       )
-      const outcome = await this.tryOnce<T>(method, url, what, call, timeoutMs)
+      const outcome = await this.tryOnce<T>(method, path, url, call, timeoutMs)
       if (!('error' in outcome)) return outcome
       last = outcome
       if (!outcome.transient) throw outcome.error
@@ -185,11 +217,12 @@ export class HttpClient {
 
   private async tryOnce<T>(
     method: string,
+    path: string,
     url: string,
-    what: string,
     call: CallOptions,
     timeoutMs: number,
   ): Promise<HttpResult<T> | FailedTry> {
+    const what = `${method} ${redactUrl(url)}`
     const details = { method, url: redactUrl(url) }
     let response: TransportResponse
     try {
@@ -223,6 +256,26 @@ export class HttpClient {
     }
     const status = response.status
     const text = response.body.toString('utf8')
+    const verdict = this.options.classify?.({
+      status,
+      headers: response.headers,
+      text,
+      method,
+      path,
+    })
+    if (verdict) {
+      return {
+        error: new HttpError(
+          this.service,
+          status,
+          undefined,
+          `${this.service} ${what}: ${verdict.detail}`,
+          { ...details, excerpt: bodyExcerpt(text) },
+        ),
+        transient: verdict.transient,
+        retryAfterMs: parseRetryAfter(response.headers['retry-after'], this.clock.now()),
+      }
+    }
     if ((status >= 200 && status < 300) || call.accept?.includes(status)) {
       if (text.trim() === '') return { status, body: undefined }
       try {

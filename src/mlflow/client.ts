@@ -1,41 +1,64 @@
 import * as core from '@actions/core'
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios'
 import * as fs from 'node:fs'
-import * as http from 'node:http'
-import * as https from 'node:https'
 import * as path from 'node:path'
-import { HttpError, oneLine } from '../errors.js'
-import type { MlflowAuth } from '../inputs.js'
+import { HttpError } from '../errors.js'
+import { TimeBudget } from '../http/budget.js'
+import {
+  HttpClient,
+  bodyExcerpt,
+  type AnsweredRequest,
+  type Classified,
+  type HttpAnswer,
+} from '../http/http-client.js'
+import { DEFAULT_RETRY, systemClock, type Clock, type RetryPolicy } from '../http/retry.js'
+import type { Transport } from '../http/transport.js'
 
-/**
- * The one client of the MLflow REST API. Every request goes through request(): it adds auth, applies the
- * timeout, retries what is safe to retry (network errors, 408, 429, 5xx) with exponential backoff and jitter
- * (honouring Retry-After), and turns every answer into a result or one typed HttpError. Error messages carry
- * the method, the API path, the status, MLflow's error_code and message; never a header, never credentials.
- */
-
-export interface RetryOptions {
-  /** Tries in all, the first included. */
-  attempts: number
-  /** Delay before the first retry; doubles each time, with jitter. */
-  baseDelayMs: number
-  /** Cap for one delay, Retry-After included. */
-  maxDelayMs: number
+/** Basic auth (username and password) or a bearer token, from the mlflow-* inputs or MLFLOW_TRACKING_*. */
+export interface MlflowAuth {
+  username?: string
+  password?: string
+  token?: string
 }
 
-export const DEFAULT_RETRY: RetryOptions = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 30000 }
+/**
+ * The one client of the MLflow REST API. It speaks MLflow only: endpoints, auth, what MLflow's error bodies
+ * mean, and the look-before-create layer for writes that must not happen twice. Transport, deadlines, size
+ * cap, proxy, retries and the error shape are the shared HTTP client's (src/http/). All calls of one client
+ * share one time budget (the MLflow calls of a job); ending a run is exempt, so a run is never left RUNNING
+ * because the budget ran out.
+ */
+
+/** Retry tuning: tries in all, first delay, cap of one delay. */
+export type RetryOptions = RetryPolicy
+export { DEFAULT_RETRY }
+
+/** The MLflow calls of one job may take this long in all (time inside calls, retry waits included). */
+export const DEFAULT_BUDGET_MS = 20 * 60_000
+
+/** The run tag holding the failure of a run ended FAILED (registration's ERROR_TAG); set exempt from the budget. */
+export const RUN_ERROR_TAG = 'mlsecops.error'
 
 export interface MlflowClientOptions {
   /** Tracking server URL; a path prefix (reverse proxy) is kept. */
   trackingUri: string
   auth?: MlflowAuth
-  /** Per-request timeout for API calls. */
+  /** Per-request wall-clock deadline for API calls (headers and body); default 30 s. */
   timeoutMs?: number
-  /** Per-request timeout for artifact uploads. */
+  /** Per-request deadline for artifact uploads; default 300 s. */
   uploadTimeoutMs?: number
   retry?: Partial<RetryOptions>
-  /** For tests: how to wait between tries. */
+  /** For tests: how to wait between tries (the clock's sleep otherwise). */
   sleep?: (ms: number) => Promise<void>
+  /** For tests: the transport (default: the real one, proxy from the environment). */
+  transport?: Transport
+  clock?: Clock
+  random?: () => number
+  /** Overall budget of this client's calls; default 20 min. */
+  budgetMs?: number
+  /** Answers MLflow gives when overloaded that are worth another try (beyond 408, 429, 5xx). */
+  isTransient?: (answer: HttpAnswer) => boolean
+  /** MLflow's own reading of answers (sign-in pages, redirects, overload): see HttpClientOptions.classify. */
+  classify?: (answer: AnsweredRequest) => Classified | undefined
 }
 
 export interface RequestOptions {
@@ -50,6 +73,8 @@ export interface RequestOptions {
   /** Raw body (artifact upload) instead of JSON. */
   raw?: Buffer
   timeoutMs?: number
+  /** Sent even when the budget is spent (ending a run). */
+  outsideBudget?: boolean
 }
 
 export interface Tag {
@@ -99,6 +124,7 @@ export interface ModelVersion {
   source: string
   run_id?: string
   status_message?: string
+  description?: string
   tags?: Tag[]
 }
 
@@ -124,55 +150,6 @@ export interface DatasetInput {
 /** MLflow's per-request limits of runs/log-batch. */
 export const LOG_BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, total: 1000 }
 
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504])
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ERR_BAD_RESPONSE',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-  'ERR_STREAM_PREMATURE_CLOSE',
-])
-
-/** A try that failed; `retryable` says whether another try may succeed. */
-class Attempt extends Error {
-  constructor(
-    readonly error: HttpError,
-    readonly retryable: boolean,
-    readonly retryAfterMs?: number,
-  ) {
-    super(error.message)
-  }
-}
-
-/** Retry-After in milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
-  if (typeof value !== 'string' || value.trim() === '') return undefined
-  const text = value.trim()
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
-  const date = Date.parse(text)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
-/** Exponential backoff with full jitter in [delay/2, delay]; Retry-After wins when larger. Capped. */
-export function backoffDelay(
-  retry: number,
-  options: RetryOptions,
-  retryAfterMs?: number,
-  random: () => number = Math.random,
-): number {
-  const exponential = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (retry - 1))
-  const jittered = exponential / 2 + random() * (exponential / 2)
-  const delay = retryAfterMs !== undefined ? Math.max(retryAfterMs, jittered) : jittered
-  return Math.round(Math.min(options.maxDelayMs, delay))
-}
-
 /** MLflow's error text: JSON {error_code, message} or plain text (auth failures); one short line. */
 export function describeErrorBody(body: string): { code?: string; message: string } {
   const text = body.trim()
@@ -181,17 +158,19 @@ export function describeErrorBody(body: string): { code?: string; message: strin
     if (json && typeof json === 'object') {
       const code = typeof json.error_code === 'string' ? json.error_code : undefined
       const message = typeof json.message === 'string' ? json.message : ''
-      return { code, message: shorten(oneLine(message)) }
+      return { code, message: bodyExcerpt(message) }
     }
   } catch {
     // plain text
   }
-  const plain = text.startsWith('<') ? text.replace(/<[^>]*>/g, ' ') : text
-  return { message: shorten(oneLine(plain)) }
+  return { message: bodyExcerpt(text) }
 }
 
-function shorten(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text
+/** What to check after a 401 or 403. */
+function authHint(status: number): string {
+  if (status === 401) return 'Check mlflow-username/mlflow-password or mlflow-token.'
+  if (status === 403) return 'The MLflow user lacks permission for this.'
+  return ''
 }
 
 /** Paths of the artifact API for a run or logged-model artifact URI (`mlflow-artifacts:/...`). */
@@ -217,15 +196,15 @@ export class MlflowClient {
    * for late duplicates when this is above 0.
    */
   retriedCreates = 0
-  private readonly http: AxiosInstance
-  private readonly retry: RetryOptions
-  private readonly sleep: (ms: number) => Promise<void>
+  /** The time budget all calls of this client share. */
+  readonly budget: TimeBudget
+  /** The clock requests wait on (and callers that poll MLflow). */
+  readonly clock: Clock
+  private readonly http: HttpClient
   private readonly uploadTimeoutMs: number
 
   constructor(options: MlflowClientOptions) {
     this.baseUrl = options.trackingUri.trim().replace(/\/+$/, '')
-    this.retry = { ...DEFAULT_RETRY, ...options.retry }
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
     this.uploadTimeoutMs = options.uploadTimeoutMs ?? 300000
     const headers: Record<string, string> = { 'User-Agent': 'mlsecops-action' }
     const auth = options.auth ?? {}
@@ -238,147 +217,44 @@ export class MlflowClient {
       core.setSecret(encoded)
       headers.Authorization = `Basic ${encoded}`
     }
-    this.http = axios.create({
-      baseURL: this.baseUrl,
-      timeout: options.timeoutMs ?? 30000,
+    const base = options.clock ?? systemClock
+    const clock = options.sleep ? { now: () => base.now(), sleep: options.sleep } : base
+    this.clock = clock
+    this.budget = new TimeBudget(options.budgetMs ?? DEFAULT_BUDGET_MS, 'MLflow', clock)
+    this.http = new HttpClient({
+      service: 'MLflow',
+      baseUrl: this.baseUrl,
       headers,
-      // One place decides what a status means; bodies are read as text and parsed there.
-      validateStatus: () => true,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      maxRedirects: 0,
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
-      proxy: false,
-      // No idle keep-alive sockets: servers such as uvicorn close them after 5 s, and a request sent on a
-      // socket the server is closing fails with ECONNRESET.
-      httpAgent: new http.Agent({ keepAlive: false }),
-      httpsAgent: new https.Agent({ keepAlive: false }),
+      transport: options.transport,
+      retry: options.retry,
+      clock,
+      random: options.random,
+      timeoutMs: options.timeoutMs ?? 30000,
+      budget: this.budget,
+      isTransient: options.isTransient,
+      classify: options.classify,
+      describeError: describeErrorBody,
+      hint: authHint,
     })
   }
 
-  /** Sends one request with the bounded retries; returns the parsed JSON answer. */
+  /** Sends one request with the bounded retries; returns the parsed JSON answer ({} when empty). */
   async request<T>(method: string, apiPath: string, options: RequestOptions = {}): Promise<T> {
-    const what = `${method} ${apiPath}`
-    let last: Attempt | undefined
-    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
-      if (attempt > 1 && last) {
-        const delay = backoffDelay(attempt - 1, this.retry, last.retryAfterMs)
-        core.info(
-          `MLflow ${what}: ${last.error.message.replace(/^MLflow [A-Z]+ \S+: /, '')}; retry ${attempt - 1} of ${this.retry.attempts - 1} in ${delay} ms`,
-        )
-        await this.sleep(delay)
-        if (options.lookup) {
+    const lookup = options.lookup
+    const result = await this.http.request<T>(method, apiPath, {
+      query: options.query,
+      json: options.raw ? undefined : options.body,
+      raw: options.raw,
+      timeoutMs: options.timeoutMs,
+      outsideBudget: options.outsideBudget,
+      lookup:
+        lookup &&
+        (() => {
           this.retriedCreates += 1
-          const found = await options.lookup()
-          if (found !== undefined) {
-            core.info(`MLflow ${what}: the earlier try had succeeded; not sending it again`)
-            return found as T
-          }
-        }
-      }
-      try {
-        return await this.send<T>(method, apiPath, options, what)
-      } catch (error) {
-        if (!(error instanceof Attempt)) throw error
-        last = error
-        if (!error.retryable) throw error.error
-      }
-    }
-    const final = last!.error
-    throw new HttpError(
-      final.service,
-      final.status,
-      final.code,
-      `${final.message} (gave up after ${this.retry.attempts} tries)`,
-    )
-  }
-
-  private async send<T>(
-    method: string,
-    apiPath: string,
-    options: RequestOptions,
-    what: string,
-  ): Promise<T> {
-    let response: AxiosResponse<string>
-    try {
-      response = await this.http.request<string>({
-        method,
-        url: apiPath,
-        params: options.query,
-        data:
-          options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
-        headers: {
-          'Content-Type': options.raw ? 'application/octet-stream' : 'application/json',
-        },
-        timeout: options.timeoutMs,
-      })
-    } catch (error) {
-      throw this.networkFailure(error, what)
-    }
-    return this.handleResponse<T>(response, what)
-  }
-
-  /** The one response handler: 2xx -> parsed JSON; anything else -> an Attempt holding a typed HttpError. */
-  private handleResponse<T>(response: AxiosResponse<string>, what: string): T {
-    const status = response.status
-    const body = typeof response.data === 'string' ? response.data : ''
-    if (status >= 200 && status < 300) {
-      if (body.trim() === '') return {} as T
-      try {
-        return JSON.parse(body) as T
-      } catch {
-        // A cut-off answer: the request may or may not have been applied; retry (creates look first).
-        throw new Attempt(
-          new HttpError(
-            'MLflow',
-            status,
-            undefined,
-            `MLflow ${what}: HTTP ${status} with an unreadable (cut-off?) JSON body`,
-          ),
-          true,
-        )
-      }
-    }
-    const { code, message } = describeErrorBody(body)
-    let hint = ''
-    if (status === 401) hint = ' Check mlflow-username/mlflow-password or mlflow-token.'
-    if (status === 403) hint = ' The MLflow user lacks permission for this.'
-    const detail = (
-      [code, message].filter((s) => s).join(': ') ||
-      response.statusText ||
-      'no details'
-    ).replace(/[.\s]+$/, '')
-    const error = new HttpError(
-      'MLflow',
-      status,
-      code,
-      `MLflow ${what}: HTTP ${status} ${detail}.${hint}`,
-    )
-    throw new Attempt(
-      error,
-      RETRYABLE_STATUS.has(status),
-      parseRetryAfter(response.headers?.['retry-after']),
-    )
-  }
-
-  private networkFailure(error: unknown, what: string): Attempt {
-    const e = error as { code?: string; message?: string; cause?: { code?: string } }
-    const code = e.code ?? e.cause?.code
-    const reason =
-      code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(e.message ?? '')
-        ? 'timed out'
-        : code === 'ECONNREFUSED'
-          ? 'connection refused (is the server up?)'
-          : code
-            ? `network error ${code}`
-            : `network error`
-    return new Attempt(
-      new HttpError('MLflow', undefined, code, `MLflow ${what}: ${reason} at ${this.baseUrl}`),
-      code === undefined ||
-        NETWORK_CODES.has(code) ||
-        /timeout|socket hang up|aborted|premature/i.test(e.message ?? ''),
-    )
+          return lookup()
+        }),
+    })
+    return result.body ?? ({} as T)
   }
 
   private api<T>(method: string, endpoint: string, options: RequestOptions = {}): Promise<T> {
@@ -455,6 +331,8 @@ export class MlflowClient {
   ): Promise<void> {
     await this.api('POST', 'runs/update', {
       body: { run_id: runId, status, end_time: status === 'RUNNING' ? undefined : Date.now() },
+      // Ending the run goes out even when the budget is spent: a run is never left RUNNING for it.
+      outsideBudget: status !== 'RUNNING',
     })
   }
 
@@ -464,7 +342,11 @@ export class MlflowClient {
   }
 
   async setTag(runId: string, key: string, value: string): Promise<void> {
-    await this.api('POST', 'runs/set-tag', { body: { run_id: runId, key, value } })
+    await this.api('POST', 'runs/set-tag', {
+      body: { run_id: runId, key, value },
+      // The failure of a run being ended FAILED is part of ending it.
+      outsideBudget: key === RUN_ERROR_TAG,
+    })
   }
 
   /** Params, metrics and tags, split to MLflow's per-request limits. */
@@ -640,6 +522,14 @@ export class MlflowClient {
       query: { filter, max_results: 200 },
     })
     return r.model_versions ?? []
+  }
+
+  async updateModelVersionDescription(
+    name: string,
+    version: string,
+    description: string,
+  ): Promise<void> {
+    await this.api('PATCH', 'model-versions/update', { body: { name, version, description } })
   }
 
   async setModelVersionTags(name: string, version: string, tags: Tag[]): Promise<void> {

@@ -5,11 +5,12 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { RunContext } from '../context.js'
 import { HttpError, errorMessage } from '../errors.js'
-import type { MlflowAuth } from '../inputs.js'
+import { pollUntil } from '../http/retry.js'
 import type { TrainResult } from '../train/train-stage.js'
 import {
   MlflowClient,
   type DatasetInput,
+  type MlflowAuth,
   type Experiment,
   type Metric,
   type ModelVersion,
@@ -72,6 +73,29 @@ export function metricKey(text: string): string {
   return text.replace(/[^A-Za-z0-9_\-./ ]/g, '_')
 }
 
+/** Classes whose metrics are logged one by one; all of them are in metrics.json (an artifact). */
+export const PER_CLASS_METRICS_LIMIT = 100
+const CLASS_KEY_LENGTH = 60
+
+/**
+ * One MLflow-safe key part per class label, unique: characters MLflow refuses (and '/', which it reads as a
+ * path) become '_', long labels are cut, and a key that was changed or would repeat another gets the class's
+ * position (`a__1`, `a__2` for labels `a!` and `a?`). The real labels stay in metrics.json.
+ */
+export function classMetricKeys(labels: readonly string[]): string[] {
+  const plain = labels.map((l) => l.replace(/[^A-Za-z0-9_\-. ]/g, '_').slice(0, CLASS_KEY_LENGTH))
+  // Class labels are distinct, so the ones that are already legal keys keep them.
+  const kept = plain.map((k, i) => k === labels[i] && k.trim() !== '')
+  const used = new Set(plain.filter((_k, i) => kept[i]))
+  return plain.map((k, i) => {
+    if (kept[i]) return k
+    let key = `${k}_${i}`
+    while (used.has(key)) key = `${key}_${i}`
+    used.add(key)
+    return key
+  })
+}
+
 function short(sha: string): string {
   return sha.slice(0, 7)
 }
@@ -124,6 +148,7 @@ export function runParams(train: TrainResult): Tag[] {
 /** Metrics: every holdout metric, per class too. */
 export function runMetrics(train: TrainResult, timestamp: number): Metric[] {
   const m = train.metrics
+  const keys = classMetricKeys(m.perClass.map((c) => c.label))
   const metric = (key: string, value: number): Metric => ({
     key: metricKey(key),
     value,
@@ -137,12 +162,15 @@ export function runMetrics(train: TrainResult, timestamp: number): Metric[] {
     metric('f1_macro', m.f1Macro),
     metric('train_size', m.trainSize),
     metric('test_size', m.testSize),
-    ...m.perClass.flatMap((c) => [
-      metric(`precision.${c.label}`, c.precision),
-      metric(`recall.${c.label}`, c.recall),
-      metric(`f1.${c.label}`, c.f1),
-      metric(`support.${c.label}`, c.support),
-    ]),
+    // Per class up to PER_CLASS_METRICS_LIMIT classes (thousands of classes would be thousands of requests).
+    ...m.perClass
+      .slice(0, PER_CLASS_METRICS_LIMIT)
+      .flatMap((c, i) => [
+        metric(`precision.${keys[i]}`, c.precision),
+        metric(`recall.${keys[i]}`, c.recall),
+        metric(`f1.${keys[i]}`, c.f1),
+        metric(`support.${keys[i]}`, c.support),
+      ]),
   ]
 }
 
@@ -208,35 +236,41 @@ async function getOrCreateExperiment(client: MlflowClient, name: string): Promis
   return experiment
 }
 
-async function waitUntilReady(
+/**
+ * Polls a new model version until READY, at a constant interval on the client's clock (the one poll loop);
+ * FAILED_REGISTRATION and the timeout end it with one line.
+ */
+export async function waitUntilReady(
   client: MlflowClient,
   version: ModelVersion,
   intervalMs: number,
   timeoutMs: number,
 ): Promise<ModelVersion> {
-  const deadline = Date.now() + timeoutMs
+  const failed = (v: ModelVersion): HttpError =>
+    new HttpError(
+      'MLflow',
+      undefined,
+      'FAILED_REGISTRATION',
+      `MLflow could not register ${v.name} version ${v.version}: ${v.status_message || 'FAILED_REGISTRATION'}`,
+    )
+  if (version.status === 'READY') return version
+  if (version.status === 'FAILED_REGISTRATION') throw failed(version)
   let current = version
-  while (current.status !== 'READY') {
-    if (current.status === 'FAILED_REGISTRATION') {
-      throw new HttpError(
-        'MLflow',
-        undefined,
-        'FAILED_REGISTRATION',
-        `MLflow could not register ${current.name} version ${current.version}: ${current.status_message || 'FAILED_REGISTRATION'}`,
-      )
-    }
-    if (Date.now() > deadline) {
-      throw new HttpError(
-        'MLflow',
-        undefined,
-        current.status,
-        `MLflow model ${current.name} version ${current.version} is still ${current.status} after ${Math.round(timeoutMs / 1000)} s`,
-      )
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-    current = await client.getModelVersion(current.name, current.version)
-  }
-  return current
+  const ready = await pollUntil(
+    async () => {
+      current = await client.getModelVersion(current.name, current.version)
+      if (current.status === 'FAILED_REGISTRATION') throw failed(current)
+      return current.status === 'READY' ? current : undefined
+    },
+    { timeoutMs, initialDelayMs: intervalMs, maxDelayMs: intervalMs, clock: client.clock },
+  )
+  if (ready) return ready
+  throw new HttpError(
+    'MLflow',
+    undefined,
+    current.status,
+    `MLflow model ${current.name} version ${current.version} is still ${current.status} after ${Math.round(timeoutMs / 1000)} s`,
+  )
 }
 
 /**
@@ -451,13 +485,4 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
     }
     throw error
   }
-}
-
-/** The job summary section: the run and the version, linked into the MLflow UI. */
-export function renderRegistrationSection(registration: Registration): string {
-  const r = registration
-  return [
-    '### MLflow',
-    `Run [${r.runName}](${r.runUrl}) in experiment **${r.experimentName}** registered [${r.modelName} version ${r.modelVersion}](${r.versionUrl}) (\`${r.modelUri}\`).`,
-  ].join('\n')
 }

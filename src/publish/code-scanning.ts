@@ -3,7 +3,9 @@ import * as fs from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import type { RunContext } from '../context.js'
 import { HttpError, ScannerError, errorMessage } from '../errors.js'
-import { GitHubApiClient, sleepMs } from './github-api-client.js'
+import { pollUntil, type Clock } from '../http/retry.js'
+import type { Transport } from '../http/transport.js'
+import { GitHubApiClient } from './github-api-client.js'
 import {
   GITHUB_SARIF_LIMITS,
   fitSarifToLimits,
@@ -36,6 +38,9 @@ export interface CodeScanningOptions {
   sleep?: (ms: number) => Promise<void>
   /** Tries per HTTP request (default 3). */
   attempts?: number
+  /** Injected for tests: the transport and the clock of the GitHub client (and of the poll). */
+  transport?: Transport
+  clock?: Clock
 }
 
 export type ProcessingStatus = 'complete' | 'failed' | 'pending'
@@ -192,12 +197,13 @@ export async function uploadSarifToCodeScanning(
   const fitted = fitSarifToLimits(sarif, options.limits ?? GITHUB_SARIF_LIMITS)
   for (const message of fitted.report.messages) core.warning(message)
 
-  const sleep = options.sleep ?? sleepMs
   const client = new GitHubApiClient({
     apiUrl: context.apiUrl,
     token: options.token,
-    sleep,
+    sleep: options.sleep,
     attempts: options.attempts,
+    transport: options.transport,
+    clock: options.clock,
   })
   const repoPath = `/repos/${context.repository
     .split('/')
@@ -246,7 +252,6 @@ export async function uploadSarifToCodeScanning(
     timeoutMs: options.pollTimeoutMs ?? 120_000,
     initialDelayMs: options.pollInitialDelayMs ?? 1000,
     maxDelayMs: options.pollMaxDelayMs ?? 15_000,
-    sleep,
   })
   if (status.processingStatus === 'failed') {
     throw new HttpError(
@@ -273,43 +278,44 @@ export async function uploadSarifToCodeScanning(
   }
 }
 
+interface ProcessingResult {
+  processingStatus: ProcessingStatus
+  errors: string[]
+  analysesUrl?: string
+}
+
 interface PollOptions {
   timeoutMs: number
   initialDelayMs: number
   maxDelayMs: number
-  sleep: (ms: number) => Promise<void>
 }
 
 /**
  * Polls the upload's status until complete or failed, with a delay doubling from initialDelayMs up to
- * maxDelayMs, for at most timeoutMs of waiting in total. A 404 right after the upload means "not yet visible".
+ * maxDelayMs, for at most timeoutMs on the client's clock. A 404 right after the upload means "not yet visible".
  */
 export async function pollProcessingStatus(
   client: GitHubApiClient,
   statusPath: string,
   options: PollOptions,
-): Promise<{ processingStatus: ProcessingStatus; errors: string[]; analysesUrl?: string }> {
-  let waited = 0
-  let delay = options.initialDelayMs
-  for (;;) {
-    if (waited >= options.timeoutMs) return { processingStatus: 'pending', errors: [] }
-    const step = Math.min(delay, options.timeoutMs - waited)
-    await options.sleep(step)
-    waited += step
-    delay = Math.min(delay * 2, options.maxDelayMs)
-    const response = await client.request<StatusResponse>('GET', statusPath, undefined, [404])
-    if (response.status === 404) {
-      core.debug(`SARIF upload status not yet available (404) after ${waited} ms`)
-      continue
-    }
-    const status = response.body?.processing_status
-    core.debug(`SARIF processing status after ${waited} ms: ${status}`)
-    if (status === 'complete' || status === 'failed') {
+): Promise<ProcessingResult> {
+  const done = await pollUntil(
+    async (elapsed): Promise<ProcessingResult | undefined> => {
+      const response = await client.request<StatusResponse>('GET', statusPath, undefined, [404])
+      if (response.status === 404) {
+        core.debug(`SARIF upload status not yet available (404) after ${elapsed} ms`)
+        return undefined
+      }
+      const status = response.body?.processing_status
+      core.debug(`SARIF processing status after ${elapsed} ms: ${status}`)
+      if (status !== 'complete' && status !== 'failed') return undefined
       return {
         processingStatus: status,
         errors: (response.body?.errors ?? []).map(String),
         analysesUrl: response.body?.analyses_url ?? undefined,
       }
-    }
-  }
+    },
+    { ...options, clock: client.clock },
+  )
+  return done ?? { processingStatus: 'pending', errors: [] }
 }

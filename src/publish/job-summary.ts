@@ -1,10 +1,19 @@
-import { SCANNERS, SEVERITIES } from '../inputs.js'
+import { SCANNERS, SEVERITIES } from '../trivy/findings.js'
 import type { SeverityGateDecision } from '../gate.js'
 import type { Finding, ScanResult } from '../trivy/findings.js'
 import type { ArtifactUploadResult } from './artifact-upload.js'
 import type { CodeScanningResult } from './code-scanning.js'
 import type { VerdictRecord } from './mlflow-verdict.js'
 import { compareFindings } from './report-text.js'
+import {
+  byteLength as bytes,
+  code,
+  join,
+  link,
+  strong,
+  tableRow as row,
+  type Cell,
+} from '../render/markdown.js'
 
 /**
  * The publish parts of the job summary: findings by scanner and severity, the top findings with links, and
@@ -19,25 +28,7 @@ export const TOP_FINDINGS = 10
 
 const ORDER = [...SEVERITIES].reverse()
 
-function bytes(text: string): number {
-  return Buffer.byteLength(text, 'utf8')
-}
-
-/** Table cell text: no line breaks, no table pipes, no HTML (titles come from advisories). */
-export function cellText(text: string | number | undefined): string {
-  return String(text ?? '')
-    .replace(/\r?\n/g, ' ')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-}
-
-function row(cells: (string | number | undefined)[]): string {
-  return `| ${cells.map((c) => String(c ?? '')).join(' | ')} |`
-}
-
-function header(cells: string[]): string {
+function header(cells: Cell[]): string {
   return [row(cells), row(cells.map(() => '---'))].join('\n')
 }
 
@@ -46,15 +37,12 @@ function title(severity: string): string {
 }
 
 /** The id, linked to its advisory when Trivy gave an http(s) URL. */
-function findingLink(f: Finding): string {
-  const id = cellText(f.id).replace(/[[\]]/g, '\\$&')
-  if (f.primaryUrl && /^https?:\/\/[^\s()<>]+$/.test(f.primaryUrl))
-    return `[${id}](${f.primaryUrl})`
-  return id
+function findingLink(f: Finding): Cell {
+  return link(f.id, f.primaryUrl)
 }
 
 function fixText(f: Finding): string {
-  if (f.fixedVersion) return cellText(f.fixedVersion)
+  if (f.fixedVersion) return f.fixedVersion
   return f.scanner === 'vuln' ? 'no fix' : ''
 }
 
@@ -70,16 +58,16 @@ const FINDING_HEADER = header([
 ])
 
 export function findingRow(f: Finding): string {
-  const where = f.startLine ? `${cellText(f.target)}:${f.startLine}` : cellText(f.target)
+  const where = f.startLine ? `${f.target}:${f.startLine}` : f.target
   return row([
     f.severity,
     findingLink(f),
     f.scanner,
-    cellText(f.pkgName),
-    cellText(f.installedVersion),
+    f.pkgName,
+    f.installedVersion,
     fixText(f),
     where,
-    cellText(f.title),
+    f.title,
   ])
 }
 
@@ -96,7 +84,7 @@ export function renderScannerTable(scan: ScanResult): string {
     lines.push(row([sc, ...counts, counts.reduce((a, b) => a + b, 0)]))
   }
   const totals = ORDER.map((s) => count(undefined, s))
-  lines.push(row(['**Total**', ...totals.map((n) => `**${n}**`), `**${scan.findings.length}**`]))
+  lines.push(row([strong('Total'), ...totals.map((n) => strong(n)), strong(scan.findings.length)]))
   return lines.join('\n')
 }
 
@@ -183,7 +171,7 @@ export interface VerdictSectionInput {
 function severityGateWhy(
   scan: ScanResult | undefined,
   gate: SeverityGateDecision | undefined,
-): [string, string] {
+): [Cell, Cell] {
   if (!scan || !gate) return ['not scanned', 'build or scan is false']
   if (gate.failOnSeverity === undefined) return ['off', 'fail-on-severity is none']
   const below = gate.considered
@@ -193,49 +181,58 @@ function severityGateWhy(
     return ['passed', `no finding at or above ${gate.failOnSeverity} (${below} below it${unfixed})`]
   }
   return [
-    '**failed**',
-    cellText(
-      gate.message ?? `${gate.tripped.length} finding(s) at or above ${gate.failOnSeverity}`,
-    ),
+    strong('failed'),
+    gate.message ?? `${gate.tripped.length} finding(s) at or above ${gate.failOnSeverity}`,
   ]
 }
 
-function artifactLine(a: VerdictSectionInput['artifact']): string {
+function artifactLine(a: VerdictSectionInput['artifact']): Cell {
   if (!a || a.status === 'off') return 'Artifact: not uploaded (upload-artifact is false).'
-  if (a.status === 'error') return `Artifact: **upload failed**: ${cellText(a.message)}`
-  if (a.status === 'skipped') return `Artifact: skipped, ${cellText(a.reason)}.`
-  return `Artifact: \`${cellText(a.name)}\` (id ${a.id}): ${a.entries.map((e) => `\`${cellText(e)}\``).join(', ')}.`
+  if (a.status === 'error') return join('Artifact: ', strong('upload failed'), ': ', a.message)
+  if (a.status === 'skipped') return `Artifact: skipped, ${a.reason}.`
+  const entries = a.entries.flatMap((e, i) => [i > 0 ? ', ' : '', code(e)])
+  return join('Artifact: ', code(a.name), ` (id ${a.id}): `, ...entries, '.')
 }
 
-function codeScanningLine(c: VerdictSectionInput['codeScanning']): string {
+function codeScanningLine(c: VerdictSectionInput['codeScanning']): Cell {
   if (!c) return 'Code scanning: nothing to upload (no scan ran).'
-  if (c.status === 'off') return `Code scanning: not uploaded (${cellText(c.reason)}).`
-  if (c.status === 'error') return `Code scanning: **upload failed**: ${cellText(c.message)}`
-  if (c.status === 'skipped') return `Code scanning: skipped, ${cellText(c.reason)}.`
+  if (c.status === 'off') return `Code scanning: not uploaded (${c.reason}).`
+  if (c.status === 'error') return join('Code scanning: ', strong('upload failed'), ': ', c.message)
+  if (c.status === 'skipped') return `Code scanning: skipped, ${c.reason}.`
   const left = c.fit.resultsBefore - c.fit.resultsAfter
-  return `Code scanning: SARIF upload \`${cellText(c.sarifId)}\` (processing ${c.processingStatus}${left > 0 ? `; ${left} low-severity results left out to fit GitHub's limits` : ''}).`
+  const dropped = left > 0 ? `; ${left} low-severity results left out to fit GitHub's limits` : ''
+  return join(
+    'Code scanning: SARIF upload ',
+    code(c.sarifId),
+    ` (processing ${c.processingStatus}${dropped}).`,
+  )
 }
 
-function mlflowLine(m: VerdictSectionInput['mlflow']): string {
+function mlflowLine(m: VerdictSectionInput['mlflow']): Cell {
   if (!m) return 'MLflow: no verdict recorded (register was skipped).'
-  const version = `[${cellText(m.modelName)} version ${m.modelVersion}](${m.versionUrl})`
-  if (!m.record)
-    return `MLflow: **the verdict could not be written** to ${version}: ${cellText(m.error ?? 'unknown error')}`
+  const version = link(`${m.modelName} version ${m.modelVersion}`, m.versionUrl)
+  if (!m.record) {
+    const why = m.error ?? 'unknown error'
+    return join('MLflow: ', strong('the verdict could not be written'), ' to ', version, ': ', why)
+  }
   const tags = m.record.tags
     .filter((t) => ['scan_status', 'gate'].includes(t.key))
-    .map((t) => `\`${t.key}=${cellText(t.value)}\``)
-    .join(', ')
+    .flatMap((t, i) => [i > 0 ? ', ' : '', code(`${t.key}=${t.value}`)])
   const artifacts =
     m.record.artifacts.length > 0
-      ? `; reports logged to the [run](${m.runUrl}) under \`scan/\``
+      ? join('; reports logged to the ', link('run', m.runUrl), ' under ', code('scan/'))
       : ''
-  let alias = ''
+  let alias: Cell = ''
   if (m.alias) {
+    const where = m.record.aliasVersion
+      ? `stays on version ${m.record.aliasVersion}`
+      : 'no version has it'
     alias = m.record.aliasSet
-      ? `; alias \`${cellText(m.alias)}\` now points at version ${m.modelVersion}`
-      : `; alias \`${cellText(m.alias)}\` not moved (${m.record.aliasVersion ? `stays on version ${m.record.aliasVersion}` : 'no version has it'})`
+      ? join('; alias ', code(m.alias), ` now points at version ${m.modelVersion}`)
+      : join('; alias ', code(m.alias), ` not moved (${where})`)
   }
-  return `MLflow: ${version} tagged ${tags} and ${m.record.tags.length - 2} more${artifacts}${alias}.`
+  const more = ` and ${m.record.tags.length - 2} more`
+  return join('MLflow: ', version, ' tagged ', ...tags, more, artifacts, alias, '.')
 }
 
 /** The verdict: one row per gate with the reason, then where the results went. */
@@ -246,20 +243,21 @@ export function renderVerdictSection(input: VerdictSectionInput): string {
     input.severityGate?.failOnSeverity !== undefined
       ? `Image scan (fail-on-severity ${input.severityGate.failOnSeverity})`
       : 'Image scan'
+  const comparison = accuracyPassed ? '≥' : '<'
   return [
     `### Verdict: ${input.gatePassed ? 'passed' : 'failed'}`,
     '',
     header(['Gate', 'Result', 'Why']),
     row([
       'Model accuracy',
-      accuracyPassed ? 'passed' : '**failed**',
-      `holdout accuracy ${input.accuracy} ${accuracyPassed ? '≥' : '<'} min-accuracy ${input.minAccuracy}`,
+      accuracyPassed ? 'passed' : strong('failed'),
+      `holdout accuracy ${input.accuracy} ${comparison} min-accuracy ${input.minAccuracy}`,
     ]),
     row([gateName, scanResult, scanWhy]),
     '',
-    `- ${mlflowLine(input.mlflow)}`,
-    `- ${artifactLine(input.artifact)}`,
-    `- ${codeScanningLine(input.codeScanning)}`,
+    join('- ', mlflowLine(input.mlflow)).text,
+    join('- ', artifactLine(input.artifact)).text,
+    join('- ', codeScanningLine(input.codeScanning)).text,
   ].join('\n')
 }
 
@@ -284,4 +282,94 @@ export function fitJobSummary(markdown: string, limitBytes = JOB_SUMMARY_LIMIT_B
     open += (line.match(/<details>/g) ?? []).length - (line.match(/<\/details>/g) ?? []).length
   }
   return kept.join('\n') + closing.repeat(Math.max(open, 0)) + note
+}
+
+/** Suppressed findings listed in the job summary at most; report.md lists every one. */
+export const SUPPRESSED_ROWS = 200
+
+/**
+ * The exceptions part of the job summary: suppressed findings counted by severity and by what suppressed them,
+ * the list collapsed, and the ignore entries that expired (they suppress nothing) or expire soon.
+ * Empty when no exception was given and nothing was suppressed.
+ */
+/** One line listing ignore entries: each id with its source and date. */
+function exceptionList(
+  title: string,
+  lead: string,
+  entries: readonly { id: string; source: string; until: string }[],
+  dateWord: string,
+): string {
+  const items = entries.flatMap((e, i) => [
+    i > 0 ? ', ' : '',
+    code(e.id),
+    ` (${e.source}, ${dateWord} ${e.until})`,
+  ])
+  return join(strong(title), lead, ...items, '.').text
+}
+
+export function renderSuppressedSection(scan: ScanResult): string {
+  const suppressed = [...(scan.suppressed ?? [])].sort(compareFindings)
+  const ex = scan.exceptions
+  if (!ex && suppressed.length === 0) return ''
+  const count = (s: string, by: string): number =>
+    suppressed.filter((f) => f.severity === s && f.suppression.by === by).length
+  const parts = [
+    `### Suppressed: ${suppressed.length}`,
+    '',
+    'Out of the counts and the gate; each was accepted by an ignore-file entry or a VEX statement.',
+    '',
+    header(['By', ...ORDER.map(title), 'Total']),
+    ...(['ignore-file', 'vex'] as const).map((by) => {
+      const counts = ORDER.map((s) => count(s, by))
+      return row([
+        by === 'vex' ? 'VEX' : 'ignore file',
+        ...counts,
+        counts.reduce((a, b) => a + b, 0),
+      ])
+    }),
+  ]
+  if (suppressed.length > 0) {
+    parts.push(
+      '',
+      `<details><summary>The ${suppressed.length} suppressed finding(s)</summary>`, // a count: no data
+      '',
+      header(['Severity', 'Id', 'Package', 'Target', 'Why', 'Source', 'Until']),
+      ...suppressed
+        .slice(0, SUPPRESSED_ROWS)
+        .map((f) =>
+          row([
+            f.severity,
+            findingLink(f),
+            f.pkgName,
+            f.startLine ? `${f.target}:${f.startLine}` : f.target,
+            f.suppression.reason || '(no statement)',
+            f.suppression.by === 'vex'
+              ? `VEX ${f.suppression.source} (${f.suppression.status})`
+              : f.suppression.source,
+            f.suppression.until || (f.suppression.by === 'vex' ? '' : 'no expiry'),
+          ]),
+        ),
+    )
+    if (suppressed.length > SUPPRESSED_ROWS)
+      parts.push('', `_${suppressed.length - SUPPRESSED_ROWS} more in report.md._`)
+    parts.push('', '</details>')
+  }
+  if (ex && ex.expired.length > 0) {
+    parts.push(
+      '',
+      exceptionList(
+        `Expired exceptions (${ex.expired.length})`,
+        ', they suppress nothing: ',
+        ex.expired,
+        'expired',
+      ),
+    )
+  }
+  if (ex && ex.expiringSoon.length > 0) {
+    parts.push(
+      '',
+      exceptionList(`Expiring soon (${ex.expiringSoon.length})`, ': ', ex.expiringSoon, 'until'),
+    )
+  }
+  return parts.join('\n')
 }

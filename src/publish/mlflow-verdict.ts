@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { HttpError, errorMessage } from '../errors.js'
-import { SEVERITIES, type Severity } from '../inputs.js'
+import { SEVERITIES, type Severity } from '../trivy/findings.js'
 import type { Tag } from '../mlflow/client.js'
 import type { Registration } from '../mlflow/registration.js'
 import type { ScanResult } from '../trivy/findings.js'
@@ -56,7 +56,10 @@ export function verdictTags(input: VerdictInput): Tag[] {
     for (const severity of [...SEVERITIES].reverse()) {
       tags.push({ key: `scan_${severity.toLowerCase()}`, value: String(scan.counts[severity]) })
     }
+    const suppressed = scan.suppressed ?? []
     tags.push(
+      { key: 'scan_suppressed', value: String(suppressed.length) },
+      { key: 'scan_suppressed_ids', value: [...new Set(suppressed.map((f) => f.id))].join(',') },
       { key: 'scan_fail_on_severity', value: input.failOnSeverity ?? 'none' },
       { key: 'trivy_version', value: scan.trivyVersion },
       { key: 'trivy_db_updated_at', value: scan.dbUpdatedAt ?? '' },
@@ -76,6 +79,35 @@ export function verdictTags(input: VerdictInput): Tag[] {
   return tags
     .filter((t) => t.value !== '')
     .map((t) => ({ key: t.key, value: t.value.slice(0, TAG_VALUE_LIMIT) }))
+}
+
+/** Starts the verdict part of the model version's description (what comes before it is kept). */
+const VERDICT_HEADING = 'Scan exceptions:'
+/** Kept well under what MLflow stores for a description. */
+const DESCRIPTION_LIMIT = 5000
+
+/**
+ * The scan's exceptions for the model version's description (pure): every suppressed finding with why, by
+ * what and until when, and the ignore entries that expired. '' when the scan used no exception.
+ */
+export function verdictDescription(input: Pick<VerdictInput, 'scan'>): string {
+  const scan = input.scan
+  const suppressed = scan?.suppressed ?? []
+  if (!scan || (!scan.exceptions && suppressed.length === 0)) return ''
+  const lines = [
+    `${VERDICT_HEADING} ${suppressed.length} finding(s) suppressed, out of the counts and the gate.`,
+  ]
+  for (const f of suppressed) {
+    const s = f.suppression
+    const what = [f.id, f.pkgName ? `in ${f.pkgName}` : f.target, f.severity].join(' ')
+    const until = s.until ? `, until ${s.until}` : ''
+    lines.push(
+      `- ${what}: ${s.reason || 'no statement'} (${s.by === 'vex' ? 'VEX ' : ''}${s.source}${until})`,
+    )
+  }
+  for (const e of scan.exceptions?.expired ?? [])
+    lines.push(`- expired, suppresses nothing: ${e.id} (${e.source}, expired ${e.until})`)
+  return lines.join('\n')
 }
 
 export interface VerdictRecord {
@@ -144,6 +176,20 @@ export async function recordVerdict(
       .map((t) => `${t.key}=${t.value}`)
       .join(', ')}`,
   )
+
+  const description = verdictDescription(options.verdict)
+  if (description) {
+    const current = (await client.getModelVersion(modelName, modelVersion)).description ?? ''
+    const base = current.split(VERDICT_HEADING)[0].trimEnd()
+    await client.updateModelVersionDescription(
+      modelName,
+      modelVersion,
+      `${base}${base ? '\n\n' : ''}${description}`.slice(0, DESCRIPTION_LIMIT),
+    )
+    core.info(
+      `Wrote the scan exceptions into the description of ${modelName} version ${modelVersion}`,
+    )
+  }
 
   const record: VerdictRecord = { artifacts, tags }
   if (!options.alias) return record

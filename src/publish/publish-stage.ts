@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import * as path from 'node:path'
 import type { RunContext } from '../context.js'
+import type { PublishInputs } from '../inputs.js'
 import { errorMessage } from '../errors.js'
 import type { Metrics } from '../train/metrics.js'
 import type { ScanResult } from '../trivy/findings.js'
@@ -16,7 +17,8 @@ import { writeScanReport } from './report-text.js'
  * the verdict is recorded.
  */
 
-export interface PublishOptions {
+/** Where the results go: the publish inputs, and what the earlier stages made. */
+export interface PublishOptions extends PublishInputs {
   workDir: string
   context: RunContext
   metrics: Metrics
@@ -29,12 +31,6 @@ export interface PublishOptions {
   imageId?: string
   modelName: string
   modelVersion?: string
-  uploadArtifact: boolean
-  artifactName: string
-  retentionDays: number
-  uploadSarif: boolean
-  sarifCategory: string
-  githubToken: string
 }
 
 export interface PublishResult {
@@ -69,13 +65,11 @@ export async function publishReports(options: PublishOptions): Promise<PublishRe
 
   if (options.uploadArtifact) {
     try {
-      result.artifact = await core.group('Upload the reports artifact', () =>
-        uploadReportArtifact({
-          name: options.artifactName,
-          files: [...scanReports, options.metricsFile, reportFile],
-          retentionDays: options.retentionDays,
-        }),
-      )
+      result.artifact = await uploadReportArtifact({
+        name: options.artifactName,
+        files: [...scanReports, options.metricsFile, reportFile],
+        retentionDays: options.retentionDays,
+      })
     } catch (error) {
       result.failure = error
       result.artifact = { status: 'error', message: errorMessage(error) }
@@ -91,15 +85,13 @@ export async function publishReports(options: PublishOptions): Promise<PublishRe
     result.codeScanning = { status: 'off', reason: 'upload-sarif is false' }
   } else {
     try {
-      result.codeScanning = await core.group('Upload SARIF to code scanning', () =>
-        uploadSarifToCodeScanning(
-          {
-            sarifFile: scan.sarifReport,
-            category: options.sarifCategory,
-            token: options.githubToken,
-          },
-          context,
-        ),
+      result.codeScanning = await uploadSarifToCodeScanning(
+        {
+          sarifFile: scan.sarifReport,
+          category: options.sarifCategory,
+          token: options.githubToken,
+        },
+        context,
       )
     } catch (error) {
       result.failure ??= error

@@ -1,5 +1,5 @@
 import * as zlib from 'node:zlib'
-import { SEVERITIES, type Severity } from '../inputs.js'
+import { SEVERITIES, type Severity } from '../trivy/findings.js'
 
 /**
  * Fitting a SARIF log within what GitHub code scanning accepts. Pure apart from gzip: no I/O, no logging;

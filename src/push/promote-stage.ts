@@ -4,7 +4,7 @@ import { locateOrInstallCosign } from '../cosign/install.js'
 import { signImage, type Attestation, type SignResult } from '../cosign/sign-image.js'
 import { errorMessage } from '../errors.js'
 import { convertTrivyReport, type SbomResult } from '../sbom/write-sbom.js'
-import { markdownTable } from '../summary.js'
+import { code, join, table, type Cell } from '../render/markdown.js'
 import type { ScanResult } from '../trivy/findings.js'
 import { imageRegistry, isLoopbackRegistry, pushImage, type PushResult } from './push-image.js'
 
@@ -111,9 +111,9 @@ const SIGNING_METHODS: Record<SignResult['method'], string> = {
 
 /** The promote part of the job summary: pushed (where, digest), signed (how), SBOM (format, components). */
 export function renderPromoteSection(result: PromoteResult): string {
-  const rows: string[][] = []
+  const rows: Cell[][] = []
   if (result.pushed) {
-    rows.push(['Pushed', `\`${result.pushed.image}\` as \`${result.pushed.imageRef}\``])
+    rows.push(['Pushed', join(code(result.pushed.image), ' as ', code(result.pushed.imageRef))])
   } else if (result.failedStep === 'push') {
     rows.push(['Pushed', `failed: ${errorMessage(result.failure)}`])
   } else {
@@ -121,9 +121,10 @@ export function renderPromoteSection(result: PromoteResult): string {
   }
   if (result.signed) {
     const log = result.signed.tlogUpload ? 'recorded in Rekor' : 'no transparency log'
+    const attestations = result.signed.attestations.join(', ') || 'none'
     rows.push([
       'Signed',
-      `${SIGNING_METHODS[result.signed.method]}, cosign ${result.signed.cosignVersion}, ${log}; attestations: ${result.signed.attestations.join(', ') || 'none'}`,
+      `${SIGNING_METHODS[result.signed.method]}, cosign ${result.signed.cosignVersion}, ${log}; attestations: ${attestations}`,
     ])
   } else if (result.failedStep === 'sign') {
     rows.push(['Signed', `failed: ${errorMessage(result.failure)}`])
@@ -134,10 +135,15 @@ export function renderPromoteSection(result: PromoteResult): string {
     const format = result.sbom.format === 'cyclonedx' ? 'CycloneDX' : 'SPDX (JSON)'
     rows.push([
       'SBOM',
-      `${format}, ${result.sbom.components} components (image packages and the model), \`${path.basename(result.sbom.file)}\`, \`sha256:${result.sbom.sha256}\``,
+      join(
+        `${format}, ${result.sbom.components} components (image packages and the model), `,
+        code(path.basename(result.sbom.file)),
+        ', ',
+        code(`sha256:${result.sbom.sha256}`),
+      ),
     ])
   } else {
     rows.push(['SBOM', 'none'])
   }
-  return ['### Promote', markdownTable(['Step', 'Result'], rows)].join('\n')
+  return ['### Promote', table(['Step', 'Result'], rows)].join('\n')
 }

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { runCommand } from '../docker/command.js'
+import { runCommand } from '../exec.js'
 import { CommandError, errorMessage, oneLine } from '../errors.js'
 
 /**

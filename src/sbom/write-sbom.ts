@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { runCommand } from '../docker/command.js'
+import { runCommand } from '../exec.js'
 import { ScannerError, errorMessage, oneLine } from '../errors.js'
 import {
   countCycloneDxComponents,

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { parse } from 'csv-parse/sync'
+import { inertLine, listSome, quoteValue } from '../log-text.js'
 import { ConfigurationError, oneLine } from '../errors.js'
 import { IRIS_CSV } from './iris-data.js'
 
@@ -54,14 +55,23 @@ export function loadDataset(file: string, targetColumn: string): Dataset {
     error instanceof ConfigurationError
       ? error
       : datasetError(
-          `Input 'dataset' is '${file}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): check the path, relative to the workspace.`,
+          `Input 'dataset' is ${quoteValue(file, 300)}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): check the path, relative to the workspace.`,
         )
   let fd: number
   try {
-    const stat = fs.statSync(file)
-    if (stat.isDirectory())
-      throw datasetError(`Input 'dataset' is '${file}', a directory: give a CSV file.`)
-    fd = fs.openSync(file, 'r')
+    // Not through a symlink, never blocking (a FIFO), and checked on what was opened: the inputs stage has
+    // confined the path to the workspace, this keeps a file swapped in since from being read.
+    fd = fs.openSync(
+      file,
+      fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0),
+    )
+    const stat = fs.fstatSync(fd)
+    if (!stat.isFile()) {
+      fs.closeSync(fd)
+      throw datasetError(
+        `Input 'dataset' is ${quoteValue(file, 300)}, ${stat.isDirectory() ? 'a directory' : 'not a regular file'}: give a CSV file.`,
+      )
+    }
   } catch (error) {
     throw unreadable(error)
   }
@@ -82,7 +92,17 @@ export function loadDataset(file: string, targetColumn: string): Dataset {
   }
   let bytes: Buffer
   try {
-    bytes = fs.readFileSync(file)
+    const again = fs.openSync(
+      file,
+      fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0),
+    )
+    try {
+      if (!fs.fstatSync(again).isFile())
+        throw datasetError(`Input 'dataset' changed while it was read.`)
+      bytes = fs.readFileSync(again)
+    } finally {
+      fs.closeSync(again)
+    }
   } catch (error) {
     throw unreadable(error)
   }
@@ -114,7 +134,7 @@ export type ParsedTable = Omit<Dataset, 'name' | 'source' | 'digest'>
  */
 export function parsePlainCsv(bytes: Buffer, targetColumn: string): ParsedTable | undefined {
   if (bytes.indexOf(QUOTE) !== -1 || !(isAscii(bytes) || isUtf8(bytes))) return undefined
-  const parser = new PlainCsvParser(targetColumn, countByte(bytes, LF) + 1)
+  const parser = new PlainCsvParser(targetColumn, countContentLines(bytes) + 1)
   if (parser.consume(bytes, 0, bytes.length, true) !== bytes.length) return undefined
   return parser.finish()
 }
@@ -124,14 +144,40 @@ const CR = 13
 const COMMA = 44
 const QUOTE = 34
 
-function countByte(bytes: Uint8Array, value: number): number {
+/** The two bytes before a chunk, carried from the one before it (a file starts as if after a line break). */
+interface LineState {
+  last: number
+  beforeLast: number
+}
+
+/**
+ * Counts the line breaks that end a line with content: a blank line (LF after LF, or after CR LF) is not
+ * counted, so trailing or repeated blank lines cost no rows in the feature array sized from this count.
+ */
+function countContentLines(
+  bytes: Uint8Array,
+  state: LineState = { last: LF, beforeLast: LF },
+): number {
   let count = 0
-  for (let i = bytes.indexOf(value); i !== -1; i = bytes.indexOf(value, i + 1)) count++
+  for (let i = bytes.indexOf(LF); i !== -1; i = bytes.indexOf(LF, i + 1)) {
+    const b1 = i >= 1 ? bytes[i - 1] : state.last
+    const b2 = i >= 2 ? bytes[i - 2] : i === 1 ? state.last : state.beforeLast
+    if (!(b1 === LF || (b1 === CR && b2 === LF))) count++
+  }
+  const n = bytes.length
+  if (n >= 2) {
+    state.last = bytes[n - 1]
+    state.beforeLast = bytes[n - 2]
+  } else if (n === 1) {
+    state.beforeLast = state.last
+    state.last = bytes[0]
+  }
   return count
 }
 
 interface FileScan {
   digest: string
+  /** Line breaks that end a line with content (blank lines are not counted). */
   lineBreaks: number
   /** Valid UTF-8 without a quote character: the fast path may try it. */
   plain: boolean
@@ -143,6 +189,7 @@ function scanFile(fd: number): FileScan {
   const decoder = new TextDecoder('utf-8', { fatal: true })
   const buffer = Buffer.allocUnsafe(CHUNK_BYTES)
   let lineBreaks = 0
+  const lineState: LineState = { last: LF, beforeLast: LF }
   let plain = true
   let decoding = false // the decoder has seen non-ASCII bytes and may hold part of a character
   let position = 0
@@ -152,7 +199,7 @@ function scanFile(fd: number): FileScan {
     position += n
     const chunk = buffer.subarray(0, n)
     hash.update(chunk)
-    lineBreaks += countByte(chunk, LF)
+    lineBreaks += countContentLines(chunk, lineState)
     if (plain && chunk.indexOf(QUOTE) !== -1) plain = false
     if (plain && (decoding || !isAscii(chunk))) {
       decoding = true
@@ -426,7 +473,7 @@ function labelCell(bytes: Buffer, start: number, end: number): string | undefine
 }
 
 function describeCell(line: number, column: string): string {
-  return `line ${line}, column '${column}'`
+  return `line ${line}, column ${quoteValue(column, 80)}`
 }
 
 /**
@@ -460,7 +507,7 @@ export function parseWithCsvParse(
       trim: true,
     }) as unknown as { record: string[]; info: { lines: number } }[]
   } catch (error) {
-    const msg = (error as Error).message.replace(/\s+/g, ' ')
+    const msg = inertLine((error as Error).message.replace(/\s+/g, ' '), 300)
     throw datasetError(`${where} is not valid CSV: ${msg}`)
   }
   // Rows made only of empty cells (",,,") count as blank lines.
@@ -475,7 +522,7 @@ export function parseWithCsvParse(
       throw datasetError(`${where}: column ${i + 1} of the header has no name; name every column.`)
     if (seen.has(h)) {
       throw datasetError(
-        `${where}: the header names '${h}' twice (columns ${seen.get(h)! + 1} and ${i + 1}); give each column a unique name.`,
+        `${where}: the header names ${quoteValue(h, 80)} twice (columns ${seen.get(h)! + 1} and ${i + 1}); give each column a unique name.`,
       )
     }
     seen.set(h, i)
@@ -491,7 +538,7 @@ export function parseWithCsvParse(
   if (targetIndex < 0) {
     throw new ConfigurationError(
       'target-column',
-      `Input 'target-column' is '${target}', which is not a column of ${name}; use one of: ${header.join(', ')}.`,
+      `Input 'target-column' is ${quoteValue(target, 80)}, which is not a column of ${quoteValue(name, 80)}; use one of: ${listSome(header, 10, 40)}.`,
     )
   }
   const body = records.slice(1)
@@ -520,8 +567,7 @@ export function parseWithCsvParse(
       }
       const value = parseFeature(cell)
       if (value === undefined) {
-        const shown =
-          cell === '' ? 'empty' : `'${cell.length > 40 ? cell.slice(0, 40) + '…' : cell}'`
+        const shown = cell === '' ? 'empty' : quoteValue(cell, 40)
         throw datasetError(
           `${where}: ${describeCell(line, header[c])} is ${shown}; features must be finite numbers.`,
         )

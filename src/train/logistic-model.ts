@@ -458,8 +458,21 @@ function wasmMultinomialObjective(
   const zAt = gAt + p * k2 * 8
   const rAt = zAt + nPad * k2 * 8
   const bytes = rAt + nPad * k2 * 8
-  const memory = new wasmApi.Memory({ initial: Math.ceil(bytes / 65536) })
-  const exports = new wasmApi.Instance(module, { m: { mem: memory } }).exports
+  // A WebAssembly memory holds at most 4 GiB (65536 pages), and the engine may refuse less: many classes make
+  // the score matrices large even on small data. Then the JavaScript objective trains instead.
+  const pages = Math.ceil(bytes / 65536)
+  if (pages > 32768) return undefined
+  let memory: { buffer: ArrayBuffer }
+  let exports: Record<string, unknown>
+  try {
+    memory = new wasmApi.Memory({ initial: pages })
+    exports = new wasmApi.Instance(module, { m: { mem: memory } }).exports as Record<
+      string,
+      unknown
+    >
+  } catch {
+    return undefined
+  }
   const scores = exports.scores as Kernel
   const gradient = exports.gradient as Kernel
   const buffer = memory.buffer

@@ -17,6 +17,26 @@ export interface InputExample {
   data: number[][]
 }
 
+/** Above this many classes metrics.json holds the confusion matrix as its non-zero cells only. */
+export const DENSE_CONFUSION_LIMIT = 100
+
+/**
+ * metrics.json's content: the metrics as computed, except that with many classes the k x k confusion matrix
+ * (25 million cells for 5,000 classes) is written as its non-zero cells, [true, predicted, count] in class
+ * order, whose number is at most the holdout rows.
+ */
+export function metricsFileContent(metrics: Metrics): unknown {
+  if (metrics.classLabels.length <= DENSE_CONFUSION_LIMIT) return metrics
+  const { confusionMatrix, ...rest } = metrics
+  const cells: [number, number, number][] = []
+  confusionMatrix.forEach((row, i) =>
+    row.forEach((count, j) => {
+      if (count !== 0) cells.push([i, j, count])
+    }),
+  )
+  return { ...rest, confusionMatrixCells: cells }
+}
+
 /** Writes the model directory: model.json, metrics.json and input_example.json. Returns the file paths. */
 export function writeModelDirectory(
   dir: string,
@@ -27,7 +47,7 @@ export function writeModelDirectory(
   fs.mkdirSync(dir, { recursive: true })
   const files: [string, unknown][] = [
     [MODEL_FILE, model],
-    [METRICS_FILE, metrics],
+    [METRICS_FILE, metricsFileContent(metrics)],
     [INPUT_EXAMPLE_FILE, example],
   ]
   return files.map(([name, value]) => {

@@ -1,3 +1,4 @@
+import { quoteValue } from '../log-text.js'
 import { ConfigurationError } from '../errors.js'
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same split on every machine. */
@@ -43,12 +44,12 @@ export function stratifiedSplit(labels: string[], testSize: number, seed: number
   if (classes.length < 2) {
     throw new ConfigurationError(
       'dataset',
-      `Input 'dataset' has only one class ('${classes[0] ?? ''}') in the target column; a classifier needs rows of at least two classes: add them or choose another target-column.`,
+      `Input 'dataset' has only one class (${quoteValue(classes[0] ?? '', 40)}) in the target column; a classifier needs rows of at least two classes: add them or choose another target-column.`,
     )
   }
   const single = classes.filter((c) => byClass.get(c)!.length < 2)
   if (single.length > 0) {
-    const shown = single.slice(0, 5).map((c) => `'${c.length > 40 ? c.slice(0, 40) + '…' : c}'`)
+    const shown = single.slice(0, 5).map((c) => quoteValue(c, 40))
     throw new ConfigurationError(
       'dataset',
       `Input 'dataset' has a single row of class ${shown.join(', ')}${single.length > 5 ? ` and ${single.length - 5} more` : ''}; a stratified split needs at least two rows of every class (one to train, one to test): add rows or remove that class.`,

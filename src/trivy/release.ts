@@ -56,6 +56,28 @@ export function trivyReleaseAsset(
 }
 
 /**
+ * The SHA-256 of every release archive the action downloads for the versions it supports, carried in the action
+ * so a download is checked against something that does not come from the same place as the archive (a
+ * re-published release replaces the archive and its checksums file together). Values from the v0.74.0 release's
+ * trivy_0.74.0_checksums.txt, each found pinned in at least two independent public projects.
+ */
+export const TRIVY_ARCHIVE_SHA256: Readonly<Record<string, string>> = {
+  'trivy_0.74.0_Linux-64bit.tar.gz':
+    '2ae6fe3ee734b7fdf11335663e18c75ea12dccc76062f09f164a3b0f8be4371a',
+  'trivy_0.74.0_Linux-ARM64.tar.gz':
+    'b94ce1976bbf3c15b514b605ee88be7c6d94a29be2302847ff01cb794d47aad5',
+  'trivy_0.74.0_macOS-64bit.tar.gz':
+    '472816f6888dda689d075c30254d4210b4d1035acf365aa72332f584c2f60485',
+  'trivy_0.74.0_macOS-ARM64.tar.gz':
+    '1caada5e0e2091909357c7525d3aa76f4b660b13821bc143b190c7483e31cc11',
+  'trivy_0.74.0_windows-64bit.zip':
+    '94c40e0696e4b907a74b7b2e1438d5d72ebaca83115817407f568a002d520842',
+}
+
+/** The input value that opts in to trusting a release's own checksums file (trivy-checksum). */
+export const TRUST_RELEASE_CHECKSUMS = 'release-checksums'
+
+/**
  * The SHA-256 of `fileName` in a checksums file (`<hex>  <name>` per line, as sha256sum writes it).
  * Undefined when the file is not listed.
  */

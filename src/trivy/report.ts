@@ -2,7 +2,7 @@
  * Reads Trivy's JSON report (SchemaVersion 2) into findings. Pure: no I/O.
  */
 import { ScannerError } from '../errors.js'
-import { SEVERITIES, type Severity } from '../inputs.js'
+import { SEVERITIES, type Severity } from './findings.js'
 import type { Finding, SeverityCounts } from './findings.js'
 
 interface TrivyVulnerability {
@@ -14,6 +14,7 @@ interface TrivyVulnerability {
   Severity?: string
   Title?: string
   PrimaryURL?: string
+  PkgIdentifier?: { PURL?: string }
 }
 
 interface TrivySecret {
@@ -52,6 +53,16 @@ interface TrivyResult {
   Secrets?: TrivySecret[] | null
   Misconfigurations?: TrivyMisconfiguration[] | null
   Licenses?: TrivyLicense[] | null
+  ExperimentalModifiedFindings?: TrivyModifiedFinding[] | null
+}
+
+/** Trivy's ModifiedFinding (--show-suppressed): a finding an ignore file or a VEX document suppressed. */
+interface TrivyModifiedFinding {
+  Type?: string
+  Status?: string
+  Statement?: string
+  Source?: string
+  Finding?: unknown
 }
 
 export interface TrivyReport {
@@ -99,63 +110,122 @@ export function parseTrivyReport(text: string, file = 'the JSON report'): TrivyR
   return r
 }
 
+function vulnerabilityFinding(v: TrivyVulnerability, target: string): Finding {
+  return {
+    scanner: 'vuln',
+    id: v.VulnerabilityID ?? 'unknown',
+    severity: toSeverity(v.Severity),
+    title: v.Title || v.VulnerabilityID || '',
+    target,
+    pkgName: v.PkgName,
+    installedVersion: v.InstalledVersion,
+    fixedVersion: v.FixedVersion ?? '',
+    status: v.Status,
+    primaryUrl: v.PrimaryURL,
+    purl: v.PkgIdentifier?.PURL || undefined,
+  }
+}
+
+function secretFinding(s: TrivySecret, target: string): Finding {
+  return {
+    scanner: 'secret',
+    id: s.RuleID ?? 'secret',
+    severity: toSeverity(s.Severity),
+    title: s.Title || s.Category || s.RuleID || 'secret',
+    target,
+    startLine: s.StartLine,
+  }
+}
+
+function misconfigurationFinding(m: TrivyMisconfiguration, target: string): Finding {
+  return {
+    scanner: 'misconfig',
+    id: m.ID || m.AVDID || 'misconfig',
+    severity: toSeverity(m.Severity),
+    title: m.Title || m.Message || m.ID || '',
+    target,
+    primaryUrl: m.PrimaryURL,
+    startLine: m.CauseMetadata?.StartLine,
+  }
+}
+
+function licenseFinding(l: TrivyLicense, target: string): Finding {
+  return {
+    scanner: 'license',
+    id: l.Name ?? 'license',
+    severity: toSeverity(l.Severity),
+    title: `${l.Name ?? 'license'} (${l.Category ?? 'unknown category'})`,
+    target: l.FilePath || target,
+    pkgName: l.PkgName || undefined,
+    primaryUrl: l.Link || undefined,
+  }
+}
+
 /**
  * Every finding of the report, whatever the scanner: vulnerabilities, secrets, failed misconfiguration checks,
- * licenses. Ignore-file entries are already gone (Trivy applies --ignorefile); nothing else is dropped here.
+ * licenses. Suppressed findings (ignore file, VEX) are not here: Trivy moves them to ModifiedFindings.
  */
 export function findingsFromReport(report: TrivyReport): Finding[] {
   const findings: Finding[] = []
   for (const result of report.Results ?? []) {
     const target = result.Target ?? ''
-    for (const v of result.Vulnerabilities ?? []) {
-      findings.push({
-        scanner: 'vuln',
-        id: v.VulnerabilityID ?? 'unknown',
-        severity: toSeverity(v.Severity),
-        title: v.Title || v.VulnerabilityID || '',
-        target,
-        pkgName: v.PkgName,
-        installedVersion: v.InstalledVersion,
-        fixedVersion: v.FixedVersion ?? '',
-        status: v.Status,
-        primaryUrl: v.PrimaryURL,
-      })
-    }
-    for (const s of result.Secrets ?? []) {
-      findings.push({
-        scanner: 'secret',
-        id: s.RuleID ?? 'secret',
-        severity: toSeverity(s.Severity),
-        title: s.Title || s.Category || s.RuleID || 'secret',
-        target,
-        startLine: s.StartLine,
-      })
-    }
+    for (const v of result.Vulnerabilities ?? []) findings.push(vulnerabilityFinding(v, target))
+    for (const s of result.Secrets ?? []) findings.push(secretFinding(s, target))
     for (const m of result.Misconfigurations ?? []) {
       if (m.Status !== undefined && m.Status !== 'FAIL') continue
-      findings.push({
-        scanner: 'misconfig',
-        id: m.ID || m.AVDID || 'misconfig',
-        severity: toSeverity(m.Severity),
-        title: m.Title || m.Message || m.ID || '',
-        target,
-        primaryUrl: m.PrimaryURL,
-        startLine: m.CauseMetadata?.StartLine,
-      })
+      findings.push(misconfigurationFinding(m, target))
     }
-    for (const l of result.Licenses ?? []) {
-      findings.push({
-        scanner: 'license',
-        id: l.Name ?? 'license',
-        severity: toSeverity(l.Severity),
-        title: `${l.Name ?? 'license'} (${l.Category ?? 'unknown category'})`,
-        target: l.FilePath || target,
-        pkgName: l.PkgName || undefined,
-        primaryUrl: l.Link || undefined,
+    for (const l of result.Licenses ?? []) findings.push(licenseFinding(l, target))
+  }
+  return findings
+}
+
+/** A finding Trivy suppressed (`--show-suppressed`), with what Trivy says about why. */
+export interface TrivySuppressedFinding {
+  finding: Finding
+  /** ignored (ignore file), not_affected or fixed (VEX). */
+  status: string
+  statement: string
+  /** The ignore file or VEX document, as Trivy names it. */
+  source: string
+}
+
+/** The findings Trivy suppressed: Results[].ExperimentalModifiedFindings (Trivy 0.74 with --show-suppressed). */
+export function suppressedFromReport(report: TrivyReport): TrivySuppressedFinding[] {
+  const out: TrivySuppressedFinding[] = []
+  for (const result of report.Results ?? []) {
+    const target = result.Target ?? ''
+    for (const m of result.ExperimentalModifiedFindings ?? []) {
+      const raw = (m.Finding ?? {}) as Record<string, unknown>
+      let finding: Finding
+      switch (m.Type) {
+        case 'vulnerability':
+          finding = vulnerabilityFinding(raw as TrivyVulnerability, target)
+          break
+        case 'secret':
+          finding = secretFinding(raw as TrivySecret, target)
+          break
+        case 'misconfiguration':
+          if ((raw as TrivyMisconfiguration).Status === 'PASS') continue
+          finding = misconfigurationFinding(raw as TrivyMisconfiguration, target)
+          break
+        case 'license':
+          finding = licenseFinding(raw as TrivyLicense, target)
+          break
+        default:
+          throw new ScannerError(
+            `Trivy's report has a suppressed finding of an unknown type '${String(m.Type)}'.`,
+          )
+      }
+      out.push({
+        finding,
+        status: m.Status ?? '',
+        statement: m.Statement ?? '',
+        source: m.Source ?? '',
       })
     }
   }
-  return findings
+  return out
 }
 
 /** Trivy's status for a vulnerability without a fix: affected, will_not_fix, fix_deferred, end_of_life... */

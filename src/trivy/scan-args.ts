@@ -1,7 +1,7 @@
 /**
  * Pure argument building for the trivy commands. No I/O here: unit-tested on its own.
  */
-import type { Scanner } from '../inputs.js'
+import type { Scanner } from './findings.js'
 
 /** Flags that keep Trivy from phoning home (update notices, telemetry). Always passed. */
 export const QUIET_NETWORK_FLAGS = ['--skip-version-check', '--disable-telemetry'] as const
@@ -12,8 +12,10 @@ export interface TrivyScanArgsOptions {
   scanners: Scanner[]
   cacheDir: string
   timeout: string
-  /** Absolute path, or '' for none. */
+  /** Absolute path of the (merged, YAML) ignore file, or '' for none. */
   ignoreFile: string
+  /** VEX documents (absolute paths). */
+  vexFiles?: string[]
   /** Trivy server URL (client/server mode), or '' to scan with the local DB. */
   server: string
   /**
@@ -47,6 +49,9 @@ export function trivyImageScanArgs(options: TrivyScanArgsOptions): string[] {
   if (configScanners.length > 0) args.push('--image-config-scanners', configScanners.join(','))
   args.push('--cache-dir', options.cacheDir, '--timeout', options.timeout, '--no-progress')
   if (options.ignoreFile) args.push('--ignorefile', options.ignoreFile)
+  for (const vex of options.vexFiles ?? []) args.push('--vex', vex)
+  // Suppressed findings stay in the JSON report (Results[].ExperimentalModifiedFindings), with why.
+  args.push('--show-suppressed')
   if (options.listAllPackages) args.push('--list-all-pkgs')
   if (options.server) {
     args.push('--server', options.server)

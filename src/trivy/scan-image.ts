@@ -1,9 +1,10 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { runCommand } from '../docker/command.js'
+import { runCommand } from '../exec.js'
 import { ScannerError, errorMessage, oneLine } from '../errors.js'
-import type { Scanner } from '../inputs.js'
+import { parseDuration } from '../inputs.js'
+import type { Scanner } from './findings.js'
 import {
   dbCacheKeys,
   dbDirectory,
@@ -12,9 +13,28 @@ import {
   restoreDbCache,
   saveDbCache,
 } from './db-cache.js'
+import {
+  attributeSuppressed,
+  exceptionsView,
+  writeTrivyExceptionFiles,
+  type Exceptions,
+} from './exceptions.js'
 import type { ScanResult } from './findings.js'
+import { inspectImage } from '../docker/build-image.js'
+import {
+  cacheServiceAvailable,
+  layerCacheKeys,
+  restoreLayerCache,
+  saveLayerCache,
+  type LayerCacheKeys,
+} from './scan-cache.js'
 import { locateOrInstallTrivy } from './install.js'
-import { countBySeverity, findingsFromReport, parseTrivyReport } from './report.js'
+import {
+  countBySeverity,
+  findingsFromReport,
+  parseTrivyReport,
+  suppressedFromReport,
+} from './report.js'
 import { trivyConvertToSarifArgs, trivyDownloadDbArgs, trivyImageScanArgs } from './scan-args.js'
 
 export const JSON_REPORT_NAME = 'trivy-report.json'
@@ -26,15 +46,22 @@ export interface ScanOptions {
   reportsDir: string
   runnerTemp: string
   trivyVersion: string
+  /** Input trivy-checksum: '' (the action's pins), a SHA-256, or 'release-checksums'. */
+  trivyChecksum?: string
   scanners: Scanner[]
   cacheDir: string
-  /** Absolute path, or '' for none. */
-  ignoreFile: string
+  /** The ignore files and VEX documents, read and checked (loadExceptions); undefined for none. */
+  exceptions?: Exceptions
   skipDbUpdate: boolean
   dbRepositories: string[]
   /** Trivy server URL, or '' to scan with the local DB. */
   server: string
   timeout: string
+  /**
+   * Keep the DB, the layer-analysis cache, the checks bundle and the verified Trivy release between workflow
+   * runs with the Actions cache (input cache). Absent: true, like the input.
+   */
+  cache?: boolean
   /** List every package in the JSON report, not only vulnerable ones (the SBOM is converted from it). */
   listAllPackages?: boolean
 }
@@ -56,10 +83,13 @@ async function runTrivy(
   args: string[],
   cwd: string,
   what: string,
+  timeout: string,
 ): Promise<{ tail: string[]; stderr: string }> {
   let result
   try {
-    result = await runCommand(binary, args, { cwd, tailLines: 15 })
+    // Trivy stops itself at --timeout; the wrapper's deadline (2 minutes later) catches a Trivy that hangs.
+    const timeoutMs = (parseDuration(timeout) ?? 10 * 60 * 1000) + 2 * 60 * 1000
+    result = await runCommand(binary, args, { cwd, tailLines: 15, tool: 'trivy', timeoutMs })
   } catch (error) {
     throw new ScannerError(`Could not run Trivy (${binary}) for ${what}: ${errorMessage(error)}`)
   }
@@ -81,7 +111,8 @@ async function runTrivy(
  */
 async function prepareDb(binary: string, options: ScanOptions, cwd: string): Promise<void> {
   const keys = dbCacheKeys()
-  const restoredKey = await restoreDbCache(options.cacheDir, keys)
+  const restoredKey =
+    options.cache !== false ? await restoreDbCache(options.cacheDir, keys) : undefined
   if (options.skipDbUpdate) {
     if (!hasDb(options.cacheDir)) {
       throw new ScannerError(
@@ -101,6 +132,7 @@ async function prepareDb(binary: string, options: ScanOptions, cwd: string): Pro
     }),
     cwd,
     'the vulnerability DB download (use trivy-db-repository for a mirror, or trivy-skip-db-update with a cached DB)',
+    options.timeout,
   )
   const after = readDbMetadata(options.cacheDir)?.DownloadedAt
   if (!hasDb(options.cacheDir)) {
@@ -108,8 +140,25 @@ async function prepareDb(binary: string, options: ScanOptions, cwd: string): Pro
       `Trivy reported success but left no vulnerability DB in ${dbDirectory(options.cacheDir)}.`,
     )
   }
-  if (after !== before && restoredKey !== keys.primary)
+  if (options.cache !== false && after !== before && restoredKey !== keys.primary)
     await saveDbCache(options.cacheDir, keys.primary)
+}
+
+/** Restores the layer cache under the image's keys; a Docker or cache problem only costs the reuse. */
+async function restoreLayers(
+  image: string,
+  trivyVersion: string,
+  cacheDir: string,
+): Promise<{ keys: LayerCacheKeys; restoredKey?: string } | undefined> {
+  let layers: string[]
+  try {
+    layers = (await inspectImage(image)).layers
+  } catch (error) {
+    core.warning(`The Trivy layer cache is not used: ${errorMessage(error)}`)
+    return undefined
+  }
+  const keys = layerCacheKeys(trivyVersion, layers)
+  return { keys, restoredKey: await restoreLayerCache(cacheDir, keys) }
 }
 
 /**
@@ -127,30 +176,50 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   // Trivy reads trivy.yaml and .trivyignore from its working directory: run it where only our files are.
   const cwd = options.reportsDir
 
-  const trivy = await locateOrInstallTrivy(options.trivyVersion, options.runnerTemp)
+  const trivy = await locateOrInstallTrivy(options.trivyVersion, options.runnerTemp, {
+    cache: options.cache !== false,
+    checksum: options.trivyChecksum ?? '',
+  })
   core.info(`Trivy ${trivy.version} (${trivy.origin}): ${trivy.path}`)
+
+  // The layer analysis of earlier runs (in client/server mode the server keeps it), whatever the DB settings.
+  const layerCache =
+    options.cache !== false && !options.server && cacheServiceAvailable()
+      ? await restoreLayers(options.image, trivy.version, options.cacheDir)
+      : undefined
 
   const usesLocalDb = options.scanners.includes('vuln') && !options.server
   if (usesLocalDb) await prepareDb(trivy.path, options, cwd)
 
+  // One YAML ignore file for Trivy (--ignorefile takes one), each entry naming its source; VEX as given.
+  const exceptionFiles =
+    options.exceptions && writeTrivyExceptionFiles(options.exceptions, path.join(cwd, 'exceptions'))
+
   const started = Date.now()
+  const scanArgs = trivyImageScanArgs({
+    image: options.image,
+    jsonReport,
+    scanners: options.scanners,
+    cacheDir: options.cacheDir,
+    timeout: options.timeout,
+    ignoreFile: exceptionFiles?.ignoreFile ?? '',
+    vexFiles: exceptionFiles?.vexFiles,
+    server: options.server,
+    offline: options.skipDbUpdate,
+    listAllPackages: options.listAllPackages,
+  })
+  // Step debug logging (RUNNER_DEBUG) shows Trivy's own debug lines, e.g. which layers it analysed afresh.
+  if (core.isDebug()) scanArgs.splice(1, 0, '--debug')
   const scanRun = await runTrivy(
     trivy.path,
-    trivyImageScanArgs({
-      image: options.image,
-      jsonReport,
-      scanners: options.scanners,
-      cacheDir: options.cacheDir,
-      timeout: options.timeout,
-      ignoreFile: options.ignoreFile,
-      server: options.server,
-      offline: options.skipDbUpdate,
-      listAllPackages: options.listAllPackages,
-    }),
+    scanArgs,
     cwd,
     `the scan of ${options.image}`,
+    options.timeout,
   )
   const durationMs = Date.now() - started
+  // Saved at once, before the report is read and the gate decides: a failing gate still leaves the cache.
+  if (layerCache) await saveLayerCache(options.cacheDir, layerCache.keys, layerCache.restoredKey)
   for (const line of trivyErrorLines(scanRun.stderr))
     core.warning(`Trivy reported an error: ${line}`)
   if (!fs.existsSync(jsonReport)) {
@@ -158,12 +227,22 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   }
   const report = parseTrivyReport(fs.readFileSync(jsonReport, 'utf8'), JSON_REPORT_NAME)
   const findings = findingsFromReport(report)
+  const suppressed = attributeSuppressed(
+    suppressedFromReport(report),
+    options.exceptions,
+    exceptionFiles,
+  )
+  if (suppressed.length > 0)
+    core.info(
+      `${suppressed.length} finding(s) suppressed by exceptions (out of the counts and the gate, listed in the reports).`,
+    )
 
   await runTrivy(
     trivy.path,
     trivyConvertToSarifArgs(jsonReport, sarifReport),
     cwd,
     'the conversion of the JSON report to SARIF',
+    options.timeout,
   )
   try {
     JSON.parse(fs.readFileSync(sarifReport, 'utf8'))
@@ -177,6 +256,12 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     jsonReport,
     sarifReport,
     findings,
+    suppressed,
+    exceptions:
+      options.exceptions &&
+      options.exceptions.ignoreFiles.length + options.exceptions.vexFiles.length > 0
+        ? exceptionsView(options.exceptions)
+        : undefined,
     counts: countBySeverity(findings),
     trivyVersion: report.Trivy?.Version || trivy.version,
     dbUpdatedAt: usesLocalDb ? readDbMetadata(options.cacheDir)?.UpdatedAt : undefined,

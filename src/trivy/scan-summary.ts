@@ -1,6 +1,6 @@
 import type { SeverityGateDecision } from '../gate.js'
-import { SEVERITIES } from '../inputs.js'
-import { markdownTable } from '../summary.js'
+import { SEVERITIES } from './findings.js'
+import { code, join, strong, table } from '../render/markdown.js'
 import type { ScanResult } from './findings.js'
 
 /**
@@ -14,19 +14,33 @@ export function renderScanSection(scan: ScanResult, gate: SeverityGateDecision):
       ? 'off (fail-on-severity none)'
       : gate.passed
         ? `passed (fail-on-severity ${gate.failOnSeverity})`
-        : `**failed**: ${gate.tripped.length} finding(s) at or above ${gate.failOnSeverity}`
+        : join(
+            strong('failed'),
+            `: ${gate.tripped.length} finding(s) at or above ${gate.failOnSeverity}`,
+          )
   const source = scan.server
     ? `server ${scan.server}`
     : `DB updated ${scan.dbUpdatedAt ?? 'unknown'}`
   const parts = [
     '### Image scan',
-    `Trivy ${scan.trivyVersion} (${source}) scanned \`${scan.image ?? ''}\`${scan.scanners ? ` for ${scan.scanners.join(', ')}` : ''}.`,
+    join(
+      `Trivy ${scan.trivyVersion} (${source}) scanned `,
+      code(scan.image ?? ''),
+      scan.scanners ? ` for ${scan.scanners.join(', ')}.` : '.',
+    ).text,
     '',
-    markdownTable(
+    table(
       [...ordered.map((s) => s.charAt(0) + s.slice(1).toLowerCase()), 'Severity gate'],
       [[...ordered.map((s) => scan.counts[s]), verdict]],
     ),
   ]
+  const suppressed = scan.suppressed?.length ?? 0
+  if (suppressed > 0) {
+    parts.push(
+      '',
+      `${suppressed} finding(s) suppressed by exceptions (ignore files, VEX): out of these counts and the gate, listed under Suppressed.`,
+    )
+  }
   if (gate.ignoredUnfixed > 0) {
     parts.push(
       '',
