@@ -4,7 +4,7 @@
  * the outputs a workflow would read and how the job fails: a tripped gate after both reports exist, a passing
  * threshold above the findings, and a broken scanner as a ScannerError rather than a pass.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'

@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url'
 import { getRunContext, type RunContext } from '../src/context.js'
 import { HttpError } from '../src/errors.js'
 import { uploadSarifToCodeScanning } from '../src/publish/code-scanning.js'
+import { FINGERPRINT_KEY } from '../src/publish/sarif-fingerprints.js'
 import { startCodeScanningServer, type CodeScanningServer } from './stack/code-scanning-server.js'
 
 const FIXTURE = path.resolve('__tests__/fixtures/code-scanning/trivy-small.sarif')
@@ -152,10 +153,18 @@ describe('uploadSarifToCodeScanning against the local code-scanning endpoint', (
     expect(upload.headers['x-github-api-version']).toBe('2022-11-28')
     expect(upload.headers.accept).toBe('application/vnd.github+json')
 
-    // The SARIF is the fixture, with the category written into the run, nothing else changed.
+    // The SARIF is the fixture, with the category written into the run and a fingerprint into each result
+    // (distinct findings, distinct fingerprints), nothing else changed.
     const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'))
     fixture.runs[0].automationDetails = { id: 'mlsecops/' }
-    expect(upload.sarif).toEqual(fixture)
+    const received = JSON.parse(upload.sarifText) as {
+      runs: { results: { partialFingerprints?: Record<string, string> }[] }[]
+    }
+    const prints = received.runs[0].results.map((r) => r.partialFingerprints?.[FINGERPRINT_KEY])
+    for (const print of prints) expect(print).toMatch(/^[0-9a-f]{64}:1$/)
+    expect(new Set(prints).size).toBe(fixture.runs[0].results.length)
+    for (const r of received.runs[0].results) delete r.partialFingerprints
+    expect(received).toEqual(fixture)
 
     const decoded = path.join(tmp, 'decoded.sarif')
     fs.writeFileSync(decoded, upload.sarifText)

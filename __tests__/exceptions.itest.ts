@@ -202,7 +202,11 @@ describe('exceptions through the whole action', () => {
   })
 
   it('report.md lists every suppressed finding with why, its source and until when, and the expired entry', () => {
-    const md = fs.readFileSync(path.join(run.runnerTemp, 'mlsecops', 'report.md'), 'utf8')
+    // The step's own work directory (<RUNNER_TEMP>/mlsecops/<step>-<random>) is the parent of model-dir.
+    const md = fs.readFileSync(
+      path.join(path.dirname(run.outputs['model-dir']), 'report.md'),
+      'utf8',
+    )
     const n = expected.filter((e) => suppressedIds.includes(e.id)).length
     expect(md).toContain(`## Suppressed (${n})`)
     for (const e of expected.filter((x) => x.id === 'CVE-2099-1003')) {

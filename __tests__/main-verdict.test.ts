@@ -22,9 +22,18 @@ const setAlias = jest.fn(async (_n: string, alias: string, version: string) => {
 const uploadArtifact = jest.fn(async (_uri: string, target: string) => {
   calls.push(`artifact:${target}`)
 })
+const updateModelVersionDescription = jest.fn(async (_n: string, _v: string, text: string) => {
+  calls.push(`description:${text}`)
+})
 const request = jest.fn(async () => ({ model_version: { version: '1' } }))
 const registerModel = jest.fn(async (o: RegisterOptions): Promise<Registration> => ({
-  client: { setModelVersionTags, setAlias, uploadArtifact, request } as never,
+  client: {
+    setModelVersionTags,
+    setAlias,
+    uploadArtifact,
+    request,
+    updateModelVersionDescription,
+  } as never,
   trackingUri: 'http://mlflow.test',
   experimentId: '1',
   experimentName: 'mlsecops',
@@ -32,6 +41,8 @@ const registerModel = jest.fn(async (o: RegisterOptions): Promise<Registration> 
   runName: 'run',
   artifactUri: 'mlflow-artifacts:/1/r/artifacts',
   modelId: 'm-1',
+  capabilities: { version: '3.17.2', loggedModels: true },
+  versionDescription: 'Trained on iris.csv.',
   modelName: o.modelName,
   modelVersion: '2',
   modelUri: `models:/${o.modelName}/2`,
@@ -77,7 +88,14 @@ function critical(o: { reportsDir: string; trivyVersion: string; image: string }
 beforeEach(() => {
   calls.length = 0
   failTags = undefined
-  for (const mock of [setModelVersionTags, setAlias, uploadArtifact, request, registerModel]) {
+  for (const mock of [
+    setModelVersionTags,
+    setAlias,
+    uploadArtifact,
+    request,
+    registerModel,
+    updateModelVersionDescription,
+  ]) {
     mock.mockClear()
   }
 })
@@ -92,6 +110,9 @@ describe('run(): the verdict, the alias and the end of the run', () => {
     expect(h.record.failed).toEqual([])
     expect(calls).toEqual([
       expect.stringMatching(/^tags:scan_status=passed,scan_critical=0,.*,gate=passed$/),
+      expect.stringMatching(
+        /^description:Trained on iris\.csv\.\n\n\*\*Gate: passed\*\*\.\n\n\*\*Scan: passed\*\* \(CRITICAL 0, HIGH 0, /,
+      ),
       'alias:candidate=2',
       'finish',
     ])
@@ -104,11 +125,12 @@ describe('run(): the verdict, the alias and the end of the run', () => {
     const paths = h.prepare(MLFLOW)
     h.scanImage.mockImplementationOnce(async (o) => critical(o))
     await h.run()
-    expect(calls).toHaveLength(2)
+    expect(calls).toHaveLength(3)
     expect(calls[0]).toMatch(
       /^tags:scan_status=failed,scan_critical=1,.*,gate=failed,gate_reason=The image scan found 1/,
     )
-    expect(calls[1]).toMatch(
+    expect(calls[1]).toMatch(/^description:.*\*\*Gate: failed\*\*: The image scan found 1/s)
+    expect(calls[2]).toMatch(
       /^fail:The image scan found 1 finding\(s\) at or above fail-on-severity HIGH/,
     )
     expect(setAlias).not.toHaveBeenCalled()
@@ -133,7 +155,22 @@ describe('run(): the verdict, the alias and the end of the run', () => {
     h.prepare({ ...MLFLOW, 'model-alias': '' })
     await h.run()
     expect(h.record.failed).toEqual([])
-    expect(calls.map((c) => c.split(':')[0])).toEqual(['tags', 'finish'])
+    expect(calls.map((c) => c.split(':')[0])).toEqual(['tags', 'description', 'finish'])
+  })
+
+  it('the image build fails after registration: the version still gets its verdict (not scanned, gate failed, why)', async () => {
+    h.prepare(MLFLOW)
+    h.buildImage.mockImplementationOnce(async () => {
+      throw new Error('docker build failed: exit 1')
+    })
+    await h.run()
+    expect(setAlias).not.toHaveBeenCalled()
+    expect(calls).toEqual([
+      'tags:scan_status=not-scanned,gate=failed,gate_reason=docker build failed: exit 1',
+      'description:Trained on iris.csv.\n\n**Gate: failed**: docker build failed: exit 1\n\n**Scan: not-scanned** (no image was scanned).',
+      'fail:docker build failed: exit 1',
+    ])
+    expect(h.record.failed).toEqual(['Error: docker build failed: exit 1'])
   })
 
   it('the verdict cannot be written: the job fails with that error, the run FAILED, no alias', async () => {

@@ -28,7 +28,8 @@ import {
 // Starting MLflow takes ~10 s; a run with retries, seconds.
 jest.setTimeout(300000)
 
-const IRIS = path.join(REPO_ROOT, 'model', 'iris.csv')
+/** The example dataset, copied into the workspace (path inputs are confined to it). */
+let IRIS: string
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678'
 
 let tmp: string
@@ -63,7 +64,7 @@ async function runAction(
   Object.assign(process.env, {
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_WORKSPACE: dir,
+    GITHUB_WORKSPACE: tmp,
     GITHUB_REPOSITORY: 'acme/iris',
     GITHUB_SHA: SHA,
     GITHUB_REF: 'refs/heads/main',
@@ -146,8 +147,15 @@ interface Read {
   experiment: { id: string; name: string; lifecycle_stage: string } | null
   runs: ReadRun[]
   experiment_logged_models: string[]
+  experiment_logged_model_statuses: string[]
   run: ReadRun
-  logged_models: { model_id: string; status: string; source_run_id: string }[]
+  logged_models: {
+    model_id: string
+    status: string
+    source_run_id: string
+    metrics: Record<string, number>
+    tags: Record<string, string>
+  }[]
   versions: ReadVersion[]
   aliases: Record<string, string>
   predictions: string[]
@@ -184,6 +192,8 @@ function writeNoisyCsv(file: string): void {
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-itest-'))
+  IRIS = path.join(tmp, 'iris.csv')
+  fs.copyFileSync(path.join(REPO_ROOT, 'model', 'iris.csv'), IRIS)
   server = await startMlflowServer()
 }, 180000)
 
@@ -280,25 +290,22 @@ describe('register stage through run() against a real MLflow server', () => {
       'species',
     ])
     expect(JSON.parse(ds.profile)).toMatchObject({ num_rows: 150, sha256: digest })
-    // Artifacts: the model directory, metrics and confusion matrix.
-    expect(runRead.artifacts).toEqual(
-      expect.arrayContaining([
-        'confusion_matrix.json',
-        'metrics.json',
-        'model/MLmodel',
-        'model/conda.yaml',
-        'model/input_example.json',
-        'model/metrics.json',
-        'model/model.json',
-        'model/model.onnx',
-        'model/python_env.yaml',
-        'model/requirements.txt',
-      ]),
-    )
-    // The LoggedModel and the version.
+    // Run artifacts: metrics and confusion matrix. The model files are stored once, in the logged model.
+    expect(runRead.artifacts).toEqual(['confusion_matrix.json', 'metrics.json'])
+    // The LoggedModel, as complete as mlflow.sklearn.log_model's: metrics linked to it, source and user tags.
     expect(r.logged_models).toHaveLength(1)
     expect(r.logged_models[0].status).toContain('READY')
     expect(r.logged_models[0].source_run_id).toBe(runRead.run_id)
+    expect(r.logged_models[0].metrics.accuracy).toBeCloseTo(train.metrics.accuracy, 12)
+    expect(Object.keys(r.logged_models[0].metrics).sort()).toEqual(
+      Object.keys(runRead.metrics).sort(),
+    )
+    expect(r.logged_models[0].tags).toMatchObject({
+      'mlflow.user': 'octocat',
+      'mlflow.source.name': 'https://github.com/acme/iris/actions/runs/4242',
+      'mlflow.source.type': 'JOB',
+      'mlflow.source.git.commit': SHA,
+    })
     expect(r.versions).toHaveLength(1)
     const v = r.versions[0]
     expect(v.status).toBe('READY')
@@ -521,11 +528,10 @@ describe('register stage through a proxy that fails requests, then recovers', ()
         match: { method: 'POST', path: '/api/2.0/mlflow/registered-models/create' },
         fault: { kind: 'truncate', bytes: 5 },
       },
-      // Slow uploads.
+      // A slow upload (the model files are uploaded once, to the logged model).
       {
         match: { method: 'PUT', path: /\/model\.onnx$/ },
         fault: { kind: 'delay', ms: 300 },
-        times: 2,
       },
     )
     const started = Date.now()
@@ -540,7 +546,6 @@ describe('register stage through a proxy that fails requests, then recovers', ()
     expect(proxy.pending()).toEqual([])
     const applied = proxy.requests.filter((q) => q.fault).map((q) => `${q.fault} ${q.status}`)
     expect(applied.sort()).toEqual([
-      'delay 200',
       'delay 200',
       'drop undefined',
       'status 429',
@@ -656,5 +661,53 @@ describe('register stage with basic auth (mlflow server --app-name basic-auth)',
     expect(result.summary).not.toContain(wrong)
     // Not retried: a 401 is not transient.
     expect(result.stdout).not.toMatch(/retry 1 of/)
+  })
+
+  it('403 on the new version: one line naming user, model and permission; the run FAILED, no READY logged model left', async () => {
+    const admin = { Authorization: `Basic ${Buffer.from(`admin:${right}`).toString('base64')}` }
+    const api = async (method: string, endpoint: string, body: unknown) => {
+      const r = await requestOnce(`${authServer.url}/api/${endpoint}`, {
+        method,
+        headers: admin,
+        body,
+      })
+      if (r.status !== 200) throw new Error(`${endpoint}: ${r.status} ${r.text}`)
+      return r.json<Record<string, string>>()
+    }
+    const botPassword = `Bot-${crypto.randomBytes(9).toString('base64url')}`
+    await api('POST', '2.0/mlflow/users/create', { username: 'ci-bot', password: botPassword })
+    const { experiment_id } = await api('POST', '2.0/mlflow/experiments/create', {
+      name: 'perm-it',
+    })
+    // MLflow 3.17's basic-auth app grants through its v3 permissions API.
+    await api('POST', '3.0/mlflow/users/permissions/grant', {
+      username: 'ci-bot',
+      resource_type: 'experiment',
+      resource_id: experiment_id,
+      permission: 'EDIT',
+    })
+    // The model exists already (made by the admin): ci-bot has the default READ on it.
+    await api('POST', '2.0/mlflow/registered-models/create', { name: 'perm-model' })
+    const result = await runAction({
+      dataset: IRIS,
+      'mlflow-tracking-uri': authServer.url,
+      'mlflow-experiment': 'perm-it',
+      'model-name': 'perm-model',
+      'mlflow-username': 'ci-bot',
+      'mlflow-password': botPassword,
+    })
+    expect(result.failed).toBe(true)
+    const errors = result.stdout.split('\n').filter((l) => l.startsWith('::error'))
+    expect(errors).toEqual([
+      `::error::HttpError: MLflow POST ${authServer.url}/api/2.0/mlflow/model-versions/create: HTTP 403 permission denied: user 'ci-bot' needs EDIT on registered model 'perm-model'; ask an MLflow admin to grant it (README: "MLflow permissions").`,
+    ])
+    const r = read({ experiment: 'perm-it' }, authServer.url, {
+      MLFLOW_TRACKING_USERNAME: 'admin',
+      MLFLOW_TRACKING_PASSWORD: right,
+    })
+    expect(r.runs.map((x) => x.status)).toEqual(['FAILED'])
+    expect(r.runs[0].tags[ERROR_TAG]).toContain('HTTP 403')
+    // The logged model this run made was withdrawn: deleted, or marked failed; never READY.
+    expect(r.experiment_logged_model_statuses.filter((s) => s.includes('READY'))).toEqual([])
   })
 })

@@ -8,7 +8,13 @@ import * as ort from 'onnxruntime-web'
 import onnxProto from 'onnx-proto'
 import { loadDataset, type Dataset } from '../src/train/csv-dataset.js'
 import { trainModel, type TrainResult } from '../src/train/train-stage.js'
-import { ONNX_FILE, ONNX_INPUT, ONNX_OUTPUT, exportOnnxModel } from '../src/train/onnx-export.js'
+import {
+  ONNX_FILE,
+  ONNX_INPUT,
+  ONNX_OUTPUT,
+  exportOnnxModel,
+  labelType,
+} from '../src/train/onnx-export.js'
 
 beforeAll(() => {
   ort.env.wasm.numThreads = 1
@@ -21,13 +27,16 @@ function rowsOf(data: Dataset): number[][] {
   )
 }
 
-async function predictWithOnnxRuntime(bytes: Uint8Array, rows: number[][]): Promise<string[]> {
+async function predictWithOnnxRuntime(
+  bytes: Uint8Array,
+  rows: number[][],
+): Promise<(string | number | bigint)[]> {
   const session = await ort.InferenceSession.create(bytes)
   try {
     const nf = rows[0].length
     const input = new ort.Tensor('float64', Float64Array.from(rows.flat()), [rows.length, nf])
     const out = await session.run({ [ONNX_INPUT]: input })
-    return Array.from(out[ONNX_OUTPUT].data as string[])
+    return Array.from(out[ONNX_OUTPUT].data as ArrayLike<string | number | bigint>)
   } finally {
     await session.release()
   }
@@ -84,6 +93,38 @@ describe('exportOnnxModel', () => {
         ts[i],
       ])
     }
+  })
+
+  it('numeric class labels give a numeric output (int64, or double), as scikit-learn gives them back', async () => {
+    expect(labelType(['0', '1', '2'])).toBe('int64')
+    expect(labelType(['-1', '1'])).toBe('int64')
+    expect(labelType(['0.5', '1'])).toBe('double')
+    // Not exactly a number's text: strings (01 and 1 would become one class).
+    expect(labelType(['01', '1'])).toBe('string')
+    expect(labelType(['1e3', '2'])).toBe('string')
+    expect(labelType(['setosa', '1'])).toBe('string')
+    const csv = path.join(tmp, 'iris-numeric.csv')
+    const [header, ...rows] = fs
+      .readFileSync(path.join('model', 'iris.csv'), 'utf8')
+      .trim()
+      .split('\n')
+    const species = [...new Set(rows.map((r) => r.split(',').at(-1)))]
+    fs.writeFileSync(
+      csv,
+      [header, ...rows.map((r) => r.replace(/[^,]+$/, (s) => String(species.indexOf(s))))].join(
+        '\n',
+      ),
+    )
+    const result = train(csv, path.join(tmp, 'iris-numeric'))
+    const bytes = exportOnnxModel(result.model.file)
+    const model = onnxProto.onnx.ModelProto.decode(bytes)
+    expect(model.graph?.output?.[0]?.type?.tensorType?.elemType).toBe(
+      onnxProto.onnx.TensorProto.DataType.INT64,
+    )
+    const data = rowsOf(loadDataset(csv, ''))
+    const predicted = await predictWithOnnxRuntime(bytes, data)
+    expect(predicted.every((p) => typeof p === 'bigint')).toBe(true)
+    expect(predicted.map(String)).toEqual(result.model.predict(data))
   })
 
   it('agrees on 5000 random rows, far outside the training range too', async () => {

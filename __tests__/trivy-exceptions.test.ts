@@ -21,7 +21,7 @@ const { parseVexFile, renderOpenVex, vexReason } = await import('../src/trivy/ve
 const { suppressedFromReport, findingsFromReport } = await import('../src/trivy/report.js')
 const { renderScanReport } = await import('../src/publish/report-text.js')
 const { renderSuppressedSection } = await import('../src/publish/job-summary.js')
-const { verdictDescription, verdictTags } = await import('../src/publish/mlflow-verdict.js')
+const { exceptionsDescription, verdictTags } = await import('../src/publish/mlflow-verdict.js')
 const { resolveWorkspaceFile } = await import('../src/inputs.js')
 
 const NOW = Date.UTC(2026, 11, 8, 12, 0, 0) // 2026-12-08T12:00Z
@@ -534,7 +534,7 @@ describe('suppressed findings, from the report to every place that shows them', 
     )
     expect(tags.scan_suppressed).toBe('3')
     expect(tags.scan_suppressed_ids).toBe('CVE-2099-1001,CVE-2099-1004,private-key')
-    const description = verdictDescription({ scan })
+    const description = exceptionsDescription({ scan })
     expect(description.split('\n')).toEqual([
       'Scan exceptions: 3 finding(s) suppressed, out of the counts and the gate.',
       '- CVE-2099-1001 in zlib1g CRITICAL: zlib is only used to read our own files (.trivyignore.yaml:3, until 2026-12-09)',

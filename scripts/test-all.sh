@@ -27,7 +27,7 @@ bash scripts/stack/dockerd.sh start || exit 1
 failed_checks=()
 step "lint (ESLint, Prettier, actionlint on the workflows)"
 npm run --silent lint || { echo "lint failed"; failed_checks+=(lint); status=1; }
-"$MLSECOPS_CACHE/bin/actionlint" .github/workflows/*.yml || { echo "actionlint failed"; failed_checks+=(actionlint); status=1; }
+"$MLSECOPS_CACHE/bin/actionlint" .github/workflows/*.yml __tests__/fixtures/workflows/*.yml || { echo "actionlint failed"; failed_checks+=(actionlint); status=1; }
 
 step "dist/ matches a fresh build"
 npm run --silent build >.tmp/build.log 2>&1 || { cat .tmp/build.log; echo "build failed"; failed_checks+=(build); status=1; }

@@ -265,6 +265,20 @@ export function parseServiceUrl(name: InputName, value: string, credentialsFix: 
       `Input '${name}' has credentials inside the URL: remove them and ${credentialsFix}.`,
     )
   }
+  if (url.hash !== '') {
+    // The address copied from the browser (https://host/#/experiments/3): the server is the part before '#'.
+    const server = text.slice(0, text.indexOf('#')).replace(/\/+$/, '')
+    core.notice(
+      `Input '${name}': using ${server.split('?')[0]}, the part before '#' (the rest is a page of the web UI, not the server's address).`,
+    )
+    return parseServiceUrl(name, server, credentialsFix)
+  }
+  if (url.search !== '') {
+    throw new ConfigurationError(
+      name,
+      `Input '${name}' has a query string (not shown: it may hold a key), which the server's API does not take: remove it and ${credentialsFix}.`,
+    )
+  }
   return text.replace(/\/+$/, '')
 }
 
@@ -274,9 +288,11 @@ export function parseServiceUrl(name: InputName, value: string, credentialsFix: 
  */
 export function redactUrl(text: string): string {
   const at = text.lastIndexOf('@')
-  if (at < 0) return text
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? ''
-  return `${scheme}***${text.slice(at)}`
+  const redacted = at < 0 ? text : `${scheme}***${text.slice(at)}`
+  // A query string may hold a key: never shown.
+  const query = redacted.indexOf('?')
+  return query < 0 ? redacted : `${redacted.slice(0, query)}?…`
 }
 
 export function splitList(value: string): string[] {

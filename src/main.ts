@@ -1,4 +1,5 @@
 import { getInputs } from './inputs.js'
+import { reportFailureToMlflow } from './publish/mlflow-verdict.js'
 import { Pipeline } from './stage.js'
 import { buildStage } from './stages/build.js'
 import { getStageContext } from './stages/context.js'
@@ -30,7 +31,7 @@ export async function run(): Promise<void> {
     const registration = await pipeline.run('register', 'Register in MLflow', () =>
       registerStage(inputs, ctx, train),
     )
-    if (registration) pipeline.onFailure((message) => registration.fail(message))
+    if (registration) pipeline.onFailure((message) => reportFailureToMlflow(registration, message))
     const build = await pipeline.run('build', 'Build image', () =>
       buildStage(inputs, ctx, { train, registration }),
     )

@@ -154,6 +154,24 @@ export function checkUploadBody(
     return { status: 400, problem: 'the decoded SARIF is not SARIF 2.1.0 (version, runs)' }
   }
   if (sarif.runs.length > 20) return { status: 400, problem: 'more than 20 runs' }
+  // SARIF 2.1.0 §3.27.17: partialFingerprints maps names to strings.
+  for (const run of sarif.runs as { results?: { partialFingerprints?: unknown }[] }[]) {
+    for (const result of run?.results ?? []) {
+      const prints = result?.partialFingerprints
+      if (prints === undefined) continue
+      if (
+        !prints ||
+        typeof prints !== 'object' ||
+        Array.isArray(prints) ||
+        Object.values(prints).some((v) => typeof v !== 'string')
+      ) {
+        return {
+          status: 400,
+          problem: 'a result has partialFingerprints that are not string values',
+        }
+      }
+    }
+  }
   return { sarifText, sarif, gzipBytes: gzipped.length }
 }
 

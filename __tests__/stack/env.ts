@@ -32,3 +32,7 @@ export const MLSECOPS_COSIGN_DIR =
 export const COSIGN_BINARY = path.join(MLSECOPS_COSIGN_DIR, 'cosign')
 export const MLSECOPS_SBOM_VENV =
   process.env.MLSECOPS_SBOM_VENV || path.join(MLSECOPS_CACHE, 'sbom-venv')
+
+/** nektos/act built by scripts/stack/install.sh: runs the project's workflow files on the host. */
+export const MLSECOPS_ACT_VERSION = process.env.MLSECOPS_ACT_VERSION || '0.2.89'
+export const ACT_BINARY = process.env.MLSECOPS_ACT || path.join(MLSECOPS_CACHE, 'bin', 'act')

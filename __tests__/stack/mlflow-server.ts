@@ -27,6 +27,8 @@ export interface MlflowServerOptions {
   backendStoreUri?: string
   /** Server workers (default 1). */
   workers?: number
+  /** The venv of another MLflow release (scripts/compat/mlflow-venv.sh); default MLSECOPS_VENV. */
+  venv?: string
   /**
    * Host names the server answers besides its own address (MLflow 3 refuses other Host headers with 403
    * "Invalid Host header"): the public name clients use through a proxy.
@@ -128,9 +130,10 @@ export function requestOnce(
 }
 
 export async function startMlflowServer(options: MlflowServerOptions = {}): Promise<MlflowServer> {
-  if (!fs.existsSync(MLFLOW_BIN)) {
+  const mlflowBin = options.venv ? path.join(options.venv, 'bin', 'mlflow') : MLFLOW_BIN
+  if (!fs.existsSync(mlflowBin)) {
     throw new Error(
-      `${MLFLOW_BIN} is missing: run scripts/stack/install.sh (MLSECOPS_VENV=${MLSECOPS_VENV})`,
+      `${mlflowBin} is missing: run scripts/stack/install.sh (MLSECOPS_VENV=${MLSECOPS_VENV})`,
     )
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-server-'))
@@ -182,7 +185,7 @@ export async function startMlflowServer(options: MlflowServerOptions = {}): Prom
   }
   const logFile = path.join(dir, 'server.log')
   const out = fs.openSync(logFile, 'a')
-  const child = spawn(MLFLOW_BIN, args, {
+  const child = spawn(mlflowBin, args, {
     cwd: dir,
     env,
     detached: true,

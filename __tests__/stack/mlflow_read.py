@@ -72,6 +72,7 @@ def main():
         result["runs"] = [describe_run(client, r) for r in runs]
         models = client.search_logged_models(experiment_ids=[experiment.experiment_id], max_results=1000)
         result["experiment_logged_models"] = [m.model_id for m in models]
+        result["experiment_logged_model_statuses"] = [str(m.status) for m in models]
 
     if request.get("run_id"):
         run = client.get_run(request["run_id"])
@@ -84,6 +85,8 @@ def main():
                 "status": str(m.status),
                 "source_run_id": m.source_run_id,
                 "artifact_location": m.artifact_location,
+                "metrics": {x.key: x.value for x in (m.metrics or [])},
+                "tags": dict(m.tags),
             }
             for m in logged
         ]

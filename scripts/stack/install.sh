@@ -34,6 +34,9 @@ if ! "$MLSECOPS_VENV/bin/python" -c 'import psycopg2' >/dev/null 2>&1; then
   log "pip install psycopg2-binary into $MLSECOPS_VENV"
   "$MLSECOPS_VENV/bin/pip" install -q psycopg2-binary==2.9.13
 fi
+# MLflow 2.9.2, the oldest supported server: the 2.x half of __tests__/mlflow-compat.itest.ts (issue 11).
+# `npm run compat` makes the venvs of the other releases the same way.
+bash "$here/../compat/mlflow-venv.sh" 2.9.2 >/dev/null
 
 if [ ! -x "$MLSECOPS_TRIVY_DIR/trivy" ]; then
   log "building Trivy $MLSECOPS_TRIVY_VERSION (several minutes)"
@@ -78,6 +81,14 @@ if ! "$MLSECOPS_CACHE/bin/actionlint" -version 2>/dev/null | grep -qx "v$actionl
   log "building actionlint $actionlint_version"
   GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$MLSECOPS_CACHE/bin" \
     go install "github.com/rhysd/actionlint/cmd/actionlint@v$actionlint_version"
+fi
+# nektos/act runs the project's workflow files on the host (-P ubuntu-latest=-self-hosted): a real runner reads
+# action.yml (the act itest). Pinned, from the Go module proxy.
+act_version="$MLSECOPS_ACT_VERSION"
+if ! "$MLSECOPS_CACHE/bin/act" --version 2>/dev/null | grep -q "version $act_version$"; then
+  log "building act $act_version"
+  GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$MLSECOPS_CACHE/bin" \
+    go install -trimpath -ldflags "-s -w" "github.com/nektos/act@v$act_version"
 fi
 # --- cosign and the SBOM validators (issue 13) ------------------------------------------------------------------
 # cosign, pinned, from the Go module proxy (no GitHub here); the tests put it on PATH for the action and use it to

@@ -96,6 +96,10 @@ export interface CallOptions {
   lookup?: () => Promise<unknown>
   /** Sent even when the time budget is spent (ending a run must still reach the server). */
   outsideBudget?: boolean
+  /** Tries in all for this call (the policy's otherwise): ending a run tries longest. */
+  attempts?: number
+  /** The 2xx body as text, not JSON (MLflow's GET /version answers plain text). */
+  text?: boolean
 }
 
 export interface HttpResult<T> {
@@ -178,13 +182,12 @@ export class HttpClient {
     const what = `${method} ${redactUrl(url)}`
     const budget = call.outsideBudget ? undefined : this.budget
     let last: FailedTry | undefined
-    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
+    const attempts = call.attempts ?? this.retry.attempts
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       if (last) {
         const delay = backoffDelay(attempt - 1, this.retry, last.retryAfterMs, this.random)
         if (budget && delay >= budget.remainingMs()) throw this.budgetSpent(last.error, budget)
-        core.info(
-          `${last.error.message}; retry ${attempt - 1} of ${this.retry.attempts - 1} in ${delay} ms`,
-        )
+        core.info(`${last.error.message}; retry ${attempt - 1} of ${attempts - 1} in ${delay} ms`)
         await this.clock.sleep(delay)
         if (call.lookup) {
           const found = await call.lookup()
@@ -210,9 +213,7 @@ export class HttpClient {
       if (!outcome.transient) throw outcome.error
     }
     const final = last!.error
-    return Promise.reject(
-      withMessage(final, `${final.message} (gave up after ${this.retry.attempts} tries)`),
-    )
+    return Promise.reject(withMessage(final, `${final.message} (gave up after ${attempts} tries)`))
   }
 
   private async tryOnce<T>(
@@ -277,6 +278,7 @@ export class HttpClient {
       }
     }
     if ((status >= 200 && status < 300) || call.accept?.includes(status)) {
+      if (call.text) return { status, body: text as T }
       if (text.trim() === '') return { status, body: undefined }
       try {
         return { status, body: JSON.parse(text) as T }

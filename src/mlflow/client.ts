@@ -12,6 +12,7 @@ import {
 } from '../http/http-client.js'
 import { DEFAULT_RETRY, systemClock, type Clock, type RetryPolicy } from '../http/retry.js'
 import type { Transport } from '../http/transport.js'
+import { classifyAnswer, forbiddenDetail, type ErrorContext } from './errors.js'
 
 /** Basic auth (username and password) or a bearer token, from the mlflow-* inputs or MLFLOW_TRACKING_*. */
 export interface MlflowAuth {
@@ -75,6 +76,10 @@ export interface RequestOptions {
   timeoutMs?: number
   /** Sent even when the budget is spent (ending a run). */
   outsideBudget?: boolean
+  /** Tries in all for this request (the client's default otherwise): ending a run tries longest. */
+  attempts?: number
+  /** Return the body as text (GET /version answers plain text). */
+  text?: boolean
 }
 
 export interface Tag {
@@ -133,6 +138,8 @@ export interface Metric {
   value: number
   timestamp: number
   step: number
+  /** MLflow 3: the logged model the metric belongs to (shown on the model's page). */
+  model_id?: string
 }
 
 export interface DatasetInput {
@@ -198,6 +205,9 @@ export class MlflowClient {
   retriedCreates = 0
   /** The time budget all calls of this client share. */
   readonly budget: TimeBudget
+  /** Names for the ids in a request, so a 403 says who needs what on which experiment or model. */
+  readonly errorContext: ErrorContext
+  private readonly retry: RetryOptions
   /** The clock requests wait on (and callers that poll MLflow). */
   readonly clock: Clock
   private readonly http: HttpClient
@@ -208,6 +218,8 @@ export class MlflowClient {
     this.uploadTimeoutMs = options.uploadTimeoutMs ?? 300000
     const headers: Record<string, string> = { 'User-Agent': 'mlsecops-action' }
     const auth = options.auth ?? {}
+    this.errorContext = { user: auth.token ? undefined : auth.username || undefined }
+    this.retry = { ...DEFAULT_RETRY, ...options.retry }
     if (auth.token) {
       core.setSecret(auth.token)
       headers.Authorization = `Bearer ${auth.token}`
@@ -232,7 +244,8 @@ export class MlflowClient {
       timeoutMs: options.timeoutMs ?? 30000,
       budget: this.budget,
       isTransient: options.isTransient,
-      classify: options.classify,
+      // MLflow's own reading of sign-in pages, redirects and a busy server's answers (src/mlflow/errors.ts).
+      classify: options.classify ?? classifyAnswer,
       describeError: describeErrorBody,
       hint: authHint,
     })
@@ -241,20 +254,39 @@ export class MlflowClient {
   /** Sends one request with the bounded retries; returns the parsed JSON answer ({} when empty). */
   async request<T>(method: string, apiPath: string, options: RequestOptions = {}): Promise<T> {
     const lookup = options.lookup
-    const result = await this.http.request<T>(method, apiPath, {
-      query: options.query,
-      json: options.raw ? undefined : options.body,
-      raw: options.raw,
-      timeoutMs: options.timeoutMs,
-      outsideBudget: options.outsideBudget,
-      lookup:
-        lookup &&
-        (() => {
-          this.retriedCreates += 1
-          return lookup()
-        }),
-    })
-    return result.body ?? ({} as T)
+    try {
+      const result = await this.http.request<T>(method, apiPath, {
+        query: options.query,
+        json: options.raw ? undefined : options.body,
+        raw: options.raw,
+        timeoutMs: options.timeoutMs,
+        outsideBudget: options.outsideBudget,
+        attempts: options.attempts,
+        text: options.text,
+        lookup:
+          lookup &&
+          (() => {
+            this.retriedCreates += 1
+            return lookup()
+          }),
+      })
+      return result.body ?? ({} as T)
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 403)) throw error
+      // Who needs which permission on what: the request's names make the 403 say it.
+      const detail = forbiddenDetail(
+        { method, path: apiPath, body: options.body, query: options.query },
+        error.excerpt ?? '',
+        this.errorContext,
+      )
+      throw new HttpError(
+        error.service,
+        403,
+        error.code,
+        `MLflow ${error.method ?? method} ${error.url ?? apiPath}: HTTP 403 ${detail}`,
+        { method: error.method, url: error.url, excerpt: error.excerpt },
+      )
+    }
   }
 
   private api<T>(method: string, endpoint: string, options: RequestOptions = {}): Promise<T> {
@@ -331,8 +363,10 @@ export class MlflowClient {
   ): Promise<void> {
     await this.api('POST', 'runs/update', {
       body: { run_id: runId, status, end_time: status === 'RUNNING' ? undefined : Date.now() },
-      // Ending the run goes out even when the budget is spent: a run is never left RUNNING for it.
+      // Ending the run goes out even when the budget is spent, with three times the tries of any other call:
+      // a run is never left RUNNING by a busy server.
       outsideBudget: status !== 'RUNNING',
+      attempts: status !== 'RUNNING' ? this.retry.attempts * 3 : undefined,
     })
   }
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { ModelFile } from '../train/logistic-model.js'
 import { INPUT_EXAMPLE_FILE } from '../train/model-directory.js'
-import { ONNX_FILE, exportOnnxModel } from '../train/onnx-export.js'
+import { ONNX_FILE, exportOnnxModel, labelType } from '../train/onnx-export.js'
 
 /**
  * The MLflow Model format around model.onnx, so that MLflow's own tools load the model directory:
@@ -13,16 +13,20 @@ export const REQUIREMENTS_FILE = 'requirements.txt'
 export const PYTHON_ENV_FILE = 'python_env.yaml'
 export const CONDA_FILE = 'conda.yaml'
 
-/** The Python side the model was checked with (tests load it with these); lower bounds, not pins. */
+/**
+ * The Python side the model was checked with (tests load it with these); lower bounds, not pins. MLflow's
+ * bound is the oldest supported server's release: a client never warns that the model wants a newer MLflow
+ * than the server it came from (`npm run compat` loads it with 2.9.2 to 3.17.2).
+ */
 export const PYTHON_VERSION = '3.11'
 export const PYTHON_REQUIREMENTS = [
-  'mlflow>=3.1',
+  'mlflow>=2.9',
   'onnx>=1.15',
   'onnxruntime>=1.17',
   'numpy',
   'pandas',
 ]
-/** MLflow version the MLmodel layout follows (the one the integration tests run). */
+/** MLflow version the MLmodel layout follows; the server's release replaces it when the model is logged. */
 export const MLFLOW_FORMAT_VERSION = '3.17.2'
 export const ONNX_FORMAT_VERSION = '1.23.2'
 
@@ -64,14 +68,27 @@ export function toYaml(value: Yaml, indent = ''): string {
   }
 }
 
-/** The MLmodel document; run_id/model_id are added when the model is logged to a server. */
+/**
+ * The MLmodel document; run_id/model_id (and artifact_path on MLflow 2) are added when the model is logged to
+ * a server. Written for the oldest supported client: no `required` in the signature's columns (MLflow 2.9
+ * cannot read it; every column is required by default in later releases).
+ */
 export function mlmodelDocument(
   file: ModelFile,
-  ids: { runId?: string; modelId?: string; createdAt?: Date } = {},
+  ids: {
+    runId?: string
+    modelId?: string
+    artifactPath?: string
+    mlflowVersion?: string
+    createdAt?: Date
+  } = {},
 ): { [key: string]: Yaml } {
-  const inputs = file.featureNames.map((name) => ({ type: 'double', name, required: true }))
-  const outputs = [{ type: 'tensor', 'tensor-spec': { dtype: 'str', shape: [-1] } }]
+  const inputs = file.featureNames.map((name) => ({ type: 'double', name }))
+  const type = labelType(file.classLabels)
+  const dtype = type === 'string' ? 'str' : type === 'int64' ? 'int64' : 'float64'
+  const outputs = [{ type: 'tensor', 'tensor-spec': { dtype, shape: [-1] } }]
   const doc: { [key: string]: Yaml } = {
+    ...(ids.artifactPath ? { artifact_path: ids.artifactPath } : {}),
     flavors: {
       onnx: {
         code: null,
@@ -87,7 +104,7 @@ export function mlmodelDocument(
         python_version: PYTHON_VERSION,
       },
     },
-    mlflow_version: MLFLOW_FORMAT_VERSION,
+    mlflow_version: ids.mlflowVersion ?? MLFLOW_FORMAT_VERSION,
     saved_input_example_info: {
       artifact_path: INPUT_EXAMPLE_FILE,
       pandas_orient: 'split',

@@ -17,6 +17,7 @@ import {
   type RetryOptions,
   type Tag,
 } from './client.js'
+import { detectCapabilities, type ServerCapabilities } from './capabilities.js'
 import { MLMODEL_FILE, renderMlmodel } from './mlmodel.js'
 
 /** Tag that makes this try's run, logged model and version findable again (look before creating twice). */
@@ -53,8 +54,12 @@ export interface Registration {
   runName: string
   /** The run's artifact root (`mlflow-artifacts:/...`), for client.logArtifacts. */
   artifactUri: string
-  /** The MLflow 3 LoggedModel holding model.onnx + MLmodel. */
+  /** The MLflow 3 LoggedModel holding model.onnx + MLmodel; empty on MLflow 2 (the run's model/ folder). */
   modelId: string
+  /** What the server offers (release, logged models). */
+  capabilities: ServerCapabilities
+  /** The description the version was created with (the verdict is added to it). */
+  versionDescription: string
   modelName: string
   modelVersion: string
   /** `models:/<name>/<version>` */
@@ -140,6 +145,18 @@ function safeUserName(): string {
   }
 }
 
+/** The run tags a logged model carries too (user, source, git), as mlflow.<flavor>.log_model sets them. */
+const LOGGED_MODEL_TAG_KEYS = new Set([
+  'mlflow.user',
+  'mlflow.source.name',
+  'mlflow.source.type',
+  'mlflow.source.git.commit',
+  'mlflow.source.git.branch',
+  'mlflow.source.git.repoURL',
+  'github.workflow_run_url',
+  'github.repository',
+])
+
 /** Params: the training settings, split and dataset, as the train stage reports them. */
 export function runParams(train: TrainResult): Tag[] {
   return Object.entries(train.params).map(([key, value]) => ({ key, value: String(value) }))
@@ -180,8 +197,8 @@ export function datasetInput(train: TrainResult): DatasetInput {
   const builtin = d.source.startsWith('builtin:')
   const schema = {
     mlflow_colspec: [
-      ...d.featureNames.map((name) => ({ type: 'double', name, required: true })),
-      { type: 'string', name: d.targetColumn, required: true },
+      ...d.featureNames.map((name) => ({ type: 'double', name })),
+      { type: 'string', name: d.targetColumn },
     ],
   }
   return {
@@ -274,11 +291,12 @@ export async function waitUntilReady(
 }
 
 /**
- * The register stage: experiment (created or restored), run with tags/params/metrics/dataset, run artifacts,
- * a LoggedModel holding the MLflow Model (model.onnx + MLmodel), a registered model and a new version from
- * `models:/<model_id>`, waited on until READY. The run stays RUNNING: the caller ends it with finish() or
- * fail(). When this stage itself fails after the run exists, the run is marked FAILED before the error
- * is thrown on.
+ * The register stage: experiment (created or restored), the server's capabilities, a run with
+ * tags/params/metrics/dataset and its reports, the model files (MLflow 3: a LoggedModel with the metrics linked
+ * to it, source `models:/<model_id>`; MLflow 2: the run's model/ folder, source `<artifact_uri>/model`), a
+ * registered model and a new version, waited on until READY. The run stays RUNNING: the caller ends it with
+ * finish() or fail(). When this stage itself fails after the run exists, the logged model it made is withdrawn
+ * and the run is marked FAILED before the error is thrown on.
  */
 export async function registerModel(options: RegisterOptions): Promise<Registration> {
   const { train, context } = options
@@ -291,27 +309,26 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
   const baseUrl = client.baseUrl
   const experiment = await getOrCreateExperiment(client, options.experimentName)
   const experimentId = experiment.experiment_id
+  client.errorContext.experimentNames = { [experimentId]: options.experimentName }
+  const capabilities = await detectCapabilities(client, experimentId)
 
   const token = randomUUID()
   const runName = context.runId
     ? `${options.modelName}-${context.runId}-${context.runAttempt}`
     : `${options.modelName}-${short(context.sha) || new Date().toISOString().replace(/[:.]/g, '-')}`
   const tokenFilter = `tags.\`${TOKEN_TAG}\` = '${token}'`
+  const tags = runTags(context, runName, token)
   const run = await client.createRun(
-    {
-      experiment_id: experimentId,
-      run_name: runName,
-      start_time: Date.now(),
-      tags: runTags(context, runName, token),
-    },
+    { experiment_id: experimentId, run_name: runName, start_time: Date.now(), tags },
     async () => (await client.searchRuns([experimentId], tokenFilter, 1))[0],
   )
   const runId = run.info.run_id
+  client.errorContext.runExperiments = { [runId]: experimentId }
   core.info(`MLflow run ${runId} in experiment '${options.experimentName}' (${experimentId})`)
 
   // What this try made. Anything else carrying its token comes from a create that was retried while the first
   // one was still queued at the server and landed late: removed when the run ends.
-  const made: { modelId?: string; version?: string } = {}
+  const made: { modelId?: string; modelReady?: boolean; version?: string } = {}
   const hasToken = (tags?: Tag[]): boolean =>
     tags?.some((t) => t.key === TOKEN_TAG && t.value === token) ?? false
   const removeLateDuplicates = async (): Promise<void> => {
@@ -326,13 +343,15 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
         await client.deleteRun(id)
         core.info(`MLflow run ${id}: ${note}`)
       }
-      const models = await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`)
-      for (const extra of models) {
-        if (extra.info.model_id === made.modelId || !hasToken(extra.info.tags)) continue
-        await client.deleteLoggedModel(extra.info.model_id)
-        core.info(
-          `Deleted logged model ${extra.info.model_id}: a duplicate that reached MLflow late`,
-        )
+      if (capabilities.loggedModels) {
+        const models = await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`)
+        for (const extra of models) {
+          if (extra.info.model_id === made.modelId || !hasToken(extra.info.tags)) continue
+          await client.deleteLoggedModel(extra.info.model_id)
+          core.info(
+            `Deleted logged model ${extra.info.model_id}: a duplicate that reached MLflow late`,
+          )
+        }
       }
       const versions = await client.searchModelVersions(
         `name = '${options.modelName}' and run_id = '${runId}'`,
@@ -353,21 +372,43 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
   const end = async (status: 'FINISHED' | 'FAILED', message?: string): Promise<void> => {
     await removeLateDuplicates()
     if (message !== undefined) {
-      await client.setTag(runId, ERROR_TAG, message.slice(0, TAG_VALUE_LIMIT) || 'failed')
+      try {
+        await client.setTag(runId, ERROR_TAG, message.slice(0, TAG_VALUE_LIMIT) || 'failed')
+      } catch (error) {
+        // The status matters more than the note: the run is ended below either way.
+        core.warning(`Could not tag MLflow run ${runId} with its failure: ${errorMessage(error)}`)
+      }
     }
     await client.updateRun(runId, status)
     ended = true
   }
 
+  /** A registration that failed after the logged model was made: no orphan READY model is left. */
+  const withdrawLoggedModel = async (): Promise<void> => {
+    if (!made.modelId || made.version) return
+    try {
+      await client.deleteLoggedModel(made.modelId)
+      core.info(`Deleted logged model ${made.modelId}: its registration failed`)
+    } catch (error) {
+      // Deleting needs MANAGE; marking it failed needs only EDIT.
+      core.debug(`Could not delete logged model ${made.modelId}: ${errorMessage(error)}`)
+      await client.finalizeLoggedModel(made.modelId, 'LOGGED_MODEL_UPLOAD_FAILED')
+      core.info(`Marked logged model ${made.modelId} failed: its registration failed`)
+    }
+  }
+
   try {
+    const m = train.metrics
     const now = Date.now()
-    await client.logBatch(runId, { params: runParams(train), metrics: runMetrics(train, now) })
+    // On MLflow 3 the metrics are logged once the logged model exists, linked to it.
+    await client.logBatch(runId, {
+      params: runParams(train),
+      metrics: capabilities.loggedModels ? [] : runMetrics(train, now),
+    })
     await client.logInputs(runId, [datasetInput(train)])
 
-    // Run artifacts: the model directory, the metrics and the confusion matrix.
+    // Run artifacts: the metrics and the confusion matrix; on MLflow 2 the model directory too (model/).
     const artifactUri = run.info.artifact_uri
-    await client.logArtifacts(artifactUri, train.modelDir, MODEL_ARTIFACT_PATH)
-    const m = train.metrics
     await client.uploadArtifact(
       artifactUri,
       'metrics.json',
@@ -389,40 +430,48 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
         ) + '\n',
       ),
     )
-    core.info(`Uploaded the model directory and reports to ${artifactUri}`)
 
-    // The MLflow 3 LoggedModel: the same model directory, with an MLmodel naming the run and the model id.
-    const model = await client.createLoggedModel(
-      {
-        experiment_id: experimentId,
-        name: options.modelName,
-        source_run_id: runId,
-        model_type: 'onnx',
-        tags: [{ key: TOKEN_TAG, value: token }],
-        params: runParams(train),
-      },
-      async () =>
-        (await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`))[0],
-    )
-    const modelId = model.info.model_id
-    made.modelId = modelId
-    await client.logOutputs(runId, [modelId])
-    const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'mlsecops-mlmodel-'))
-    try {
-      for (const name of fs.readdirSync(train.modelDir)) {
-        const source = path.join(train.modelDir, name)
-        if (fs.statSync(source).isFile()) fs.copyFileSync(source, path.join(staging, name))
-      }
-      fs.writeFileSync(
-        path.join(staging, MLMODEL_FILE),
-        renderMlmodel(train.model.file, { runId, modelId, createdAt: new Date() }),
+    let modelId = ''
+    let source: string
+    if (capabilities.loggedModels) {
+      // The MLflow 3 LoggedModel holds the model files (stored once: not in the run's folder as well).
+      const model = await client.createLoggedModel(
+        {
+          experiment_id: experimentId,
+          name: options.modelName,
+          source_run_id: runId,
+          model_type: 'onnx',
+          tags: tags.filter((t) => LOGGED_MODEL_TAG_KEYS.has(t.key) || t.key === TOKEN_TAG),
+          params: runParams(train),
+        },
+        async () =>
+          (await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`))[0],
       )
-      await client.logArtifacts(model.info.artifact_uri, staging)
-    } finally {
-      fs.rmSync(staging, { recursive: true, force: true })
+      modelId = model.info.model_id
+      made.modelId = modelId
+      await client.logOutputs(runId, [modelId])
+      await client.logBatch(runId, {
+        metrics: runMetrics(train, now).map((metric) => ({ ...metric, model_id: modelId })),
+      })
+      await logModelDirectory(client, model.info.artifact_uri, train, {
+        runId,
+        modelId,
+        mlflowVersion: capabilities.version,
+      })
+      await client.finalizeLoggedModel(modelId, 'LOGGED_MODEL_READY')
+      made.modelReady = true
+      source = `models:/${modelId}`
+      core.info(`Logged model ${modelId} (model.onnx + MLmodel) and run ${runId}'s reports`)
+    } else {
+      // MLflow 2: the model is the run's model/ folder, registered from there (runs:/<run>/model).
+      await logModelDirectory(client, artifactUri, train, {
+        runId,
+        artifactPath: MODEL_ARTIFACT_PATH,
+        mlflowVersion: capabilities.version,
+      })
+      source = `${artifactUri.replace(/\/+$/, '')}/${MODEL_ARTIFACT_PATH}`
+      core.info(`Uploaded the model (${MODEL_ARTIFACT_PATH}/) and reports to ${artifactUri}`)
     }
-    await client.finalizeLoggedModel(modelId, 'LOGGED_MODEL_READY')
-    core.info(`Logged model ${modelId} (model.onnx + MLmodel)`)
 
     await client.ensureRegisteredModel(options.modelName)
     const versionTags: Tag[] = nonEmpty([
@@ -432,14 +481,15 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
       { key: 'run_url', value: context.runUrl },
       { key: TOKEN_TAG, value: token },
     ])
+    const description = `Trained on ${train.dataset.name} at ${short(context.sha) || 'a local checkout'}; holdout accuracy ${m.accuracy}.`
     const created = await client.createModelVersion(
       {
         name: options.modelName,
-        source: `models:/${modelId}`,
+        source,
         run_id: runId,
-        model_id: modelId,
+        model_id: modelId || undefined,
         tags: versionTags,
-        description: `Trained on ${train.dataset.name} at ${short(context.sha) || 'a local checkout'}; holdout accuracy ${m.accuracy}.`,
+        description,
       },
       async () => {
         const versions = await client.searchModelVersions(
@@ -467,6 +517,8 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
       runName,
       artifactUri,
       modelId,
+      capabilities,
+      versionDescription: description,
       modelName: options.modelName,
       modelVersion: version.version,
       modelUri: `models:/${options.modelName}/${version.version}`,
@@ -479,10 +531,43 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
     }
   } catch (error) {
     try {
+      await withdrawLoggedModel()
+    } catch (withdrawError) {
+      core.warning(
+        `Could not withdraw logged model ${made.modelId}: ${errorMessage(withdrawError)}`,
+      )
+    }
+    try {
       await end('FAILED', errorMessage(error))
     } catch (markError) {
       core.warning(`Could not mark MLflow run ${runId} FAILED: ${errorMessage(markError)}`)
     }
     throw error
+  }
+}
+
+/**
+ * Uploads the model directory under an artifact URI (a logged model's root, or the run's model/ folder on
+ * MLflow 2) with an MLmodel naming the run (and the model id), written for the server's release.
+ */
+async function logModelDirectory(
+  client: MlflowClient,
+  artifactUri: string,
+  train: TrainResult,
+  ids: { runId: string; modelId?: string; artifactPath?: string; mlflowVersion?: string },
+): Promise<void> {
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'mlsecops-mlmodel-'))
+  try {
+    for (const name of fs.readdirSync(train.modelDir)) {
+      const source = path.join(train.modelDir, name)
+      if (fs.statSync(source).isFile()) fs.copyFileSync(source, path.join(staging, name))
+    }
+    fs.writeFileSync(
+      path.join(staging, MLMODEL_FILE),
+      renderMlmodel(train.model.file, { ...ids, createdAt: new Date() }),
+    )
+    await client.logArtifacts(artifactUri, staging, ids.artifactPath ?? '')
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true })
   }
 }

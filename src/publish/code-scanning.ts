@@ -6,6 +6,7 @@ import { HttpError, ScannerError, errorMessage } from '../errors.js'
 import { pollUntil, type Clock } from '../http/retry.js'
 import type { Transport } from '../http/transport.js'
 import { GitHubApiClient } from './github-api-client.js'
+import { addPartialFingerprints, relativizeImageLocations } from './sarif-fingerprints.js'
 import {
   GITHUB_SARIF_LIMITS,
   fitSarifToLimits,
@@ -21,6 +22,8 @@ export interface CodeScanningOptions {
   sarifFile: string
   /** sarif-category: written into every run's automationDetails.id. */
   category: string
+  /** The scanned image (its name without tag goes into the fingerprints); default: Trivy's run.properties.imageName. */
+  image?: string
   /** github-token. Empty: skipped with a notice. */
   token: string
   /** tool_name of the upload; default: the first run's tool.driver.name. */
@@ -193,7 +196,14 @@ export async function uploadSarifToCodeScanning(
     throw new Error(`GITHUB_REF "${context.ref}" is not a full Git reference (refs/...)`)
   }
 
-  const sarif = applyCategory(readSarifFile(options.sarifFile), options.category)
+  // Fingerprints before fitting, so that what the limits drop does not renumber equal findings.
+  const sarif = addPartialFingerprints(
+    relativizeImageLocations(
+      applyCategory(readSarifFile(options.sarifFile), options.category),
+      options.image,
+    ),
+    options.image,
+  )
   const fitted = fitSarifToLimits(sarif, options.limits ?? GITHUB_SARIF_LIMITS)
   for (const message of fitted.report.messages) core.warning(message)
 

@@ -81,8 +81,8 @@ export function verdictTags(input: VerdictInput): Tag[] {
     .map((t) => ({ key: t.key, value: t.value.slice(0, TAG_VALUE_LIMIT) }))
 }
 
-/** Starts the verdict part of the model version's description (what comes before it is kept). */
-const VERDICT_HEADING = 'Scan exceptions:'
+/** Starts the exceptions part of the model version's description. */
+const EXCEPTIONS_HEADING = 'Scan exceptions:'
 /** Kept well under what MLflow stores for a description. */
 const DESCRIPTION_LIMIT = 5000
 
@@ -90,12 +90,12 @@ const DESCRIPTION_LIMIT = 5000
  * The scan's exceptions for the model version's description (pure): every suppressed finding with why, by
  * what and until when, and the ignore entries that expired. '' when the scan used no exception.
  */
-export function verdictDescription(input: Pick<VerdictInput, 'scan'>): string {
+export function exceptionsDescription(input: Pick<VerdictInput, 'scan'>): string {
   const scan = input.scan
   const suppressed = scan?.suppressed ?? []
   if (!scan || (!scan.exceptions && suppressed.length === 0)) return ''
   const lines = [
-    `${VERDICT_HEADING} ${suppressed.length} finding(s) suppressed, out of the counts and the gate.`,
+    `${EXCEPTIONS_HEADING} ${suppressed.length} finding(s) suppressed, out of the counts and the gate.`,
   ]
   for (const f of suppressed) {
     const s = f.suppression
@@ -108,6 +108,43 @@ export function verdictDescription(input: Pick<VerdictInput, 'scan'>): string {
   for (const e of scan.exceptions?.expired ?? [])
     lines.push(`- expired, suppresses nothing: ${e.id} (${e.source}, expired ${e.until})`)
   return lines.join('\n')
+}
+
+/**
+ * The verdict as the version's description, where the MLflow UI shows it first (the tags sit in a small
+ * scrolled box below): the registration's own line, then scan status and counts, Trivy and its DB, the gate and
+ * why, the image. Markdown, as the UI renders it (pure).
+ */
+export function verdictDescription(input: VerdictInput, base = ''): string {
+  const scan = input.scan
+  const lines: string[] = []
+  if (base) lines.push(base, '')
+  lines.push(
+    `**Gate: ${input.gatePassed ? 'passed' : 'failed'}**${input.gateFailures.length ? `: ${input.gateFailures.join(' ')}` : '.'}`,
+  )
+  if (scan) {
+    const counts = [...SEVERITIES]
+      .reverse()
+      .map((s) => `${s} ${scan.counts[s]}`)
+      .join(', ')
+    lines.push(
+      '',
+      `**Scan: ${scanStatus(input)}** (${counts}; fail-on-severity ${input.failOnSeverity ?? 'none'}).`,
+      '',
+      `Trivy ${scan.trivyVersion}${scan.dbUpdatedAt ? `, vulnerability DB of ${scan.dbUpdatedAt}` : ''}${scan.server ? `, server ${scan.server}` : ''}.`,
+    )
+  } else {
+    lines.push('', '**Scan: not-scanned** (no image was scanned).')
+  }
+  if (input.image || input.imageId) {
+    lines.push(
+      '',
+      `Image ${[input.image, input.imageId && `(${input.imageId})`].filter(Boolean).join(' ')}.`,
+    )
+  }
+  const exceptions = exceptionsDescription(input)
+  if (exceptions) lines.push('', exceptions)
+  return lines.join('\n').slice(0, DESCRIPTION_LIMIT)
 }
 
 export interface VerdictRecord {
@@ -157,6 +194,7 @@ export async function recordVerdict(
   registration: Registration,
   options: RecordVerdictOptions,
 ): Promise<VerdictRecord> {
+  verdictStarted.add(registration)
   const { client, modelName, modelVersion } = registration
   const artifacts: string[] = []
   for (const file of options.reportFiles) {
@@ -170,26 +208,17 @@ export async function recordVerdict(
 
   const tags = verdictTags(options.verdict)
   await client.setModelVersionTags(modelName, modelVersion, tags)
+  await client.updateModelVersionDescription(
+    modelName,
+    modelVersion,
+    verdictDescription(options.verdict, registration.versionDescription),
+  )
   core.info(
     `Tagged ${modelName} version ${modelVersion}: ${tags
       .filter((t) => t.key !== 'gate_reason')
       .map((t) => `${t.key}=${t.value}`)
       .join(', ')}`,
   )
-
-  const description = verdictDescription(options.verdict)
-  if (description) {
-    const current = (await client.getModelVersion(modelName, modelVersion)).description ?? ''
-    const base = current.split(VERDICT_HEADING)[0].trimEnd()
-    await client.updateModelVersionDescription(
-      modelName,
-      modelVersion,
-      `${base}${base ? '\n\n' : ''}${description}`.slice(0, DESCRIPTION_LIMIT),
-    )
-    core.info(
-      `Wrote the scan exceptions into the description of ${modelName} version ${modelVersion}`,
-    )
-  }
 
   const record: VerdictRecord = { artifacts, tags }
   if (!options.alias) return record
@@ -209,4 +238,44 @@ export async function recordVerdict(
     )
   }
   return record
+}
+
+/** Registrations whose gate verdict is being (or was) written: a later failure does not overwrite it. */
+const verdictStarted = new WeakSet<Registration>()
+
+/**
+ * The failure reporter of a registration: a job that failed before its verdict (an image build that broke
+ * after registration) still leaves one on the version (not scanned, gate failed, why); then the run ends FAILED.
+ */
+export async function reportFailureToMlflow(
+  registration: Registration,
+  message: string,
+): Promise<void> {
+  if (!verdictStarted.has(registration)) {
+    try {
+      await recordFailureVerdict(registration, message)
+    } catch (error) {
+      core.warning(`Could not record the failure on the model version: ${errorMessage(error)}`)
+    }
+  }
+  await registration.fail(message)
+}
+
+/**
+ * The verdict of a job that failed before its gate ran (an image build that broke after registration): the
+ * version still says it was not scanned, that the gate failed and why. No alias is moved.
+ */
+export async function recordFailureVerdict(
+  registration: Registration,
+  reason: string,
+): Promise<void> {
+  const verdict: VerdictInput = { gatePassed: false, gateFailures: [reason] }
+  const { client, modelName, modelVersion } = registration
+  await client.setModelVersionTags(modelName, modelVersion, verdictTags(verdict))
+  await client.updateModelVersionDescription(
+    modelName,
+    modelVersion,
+    verdictDescription(verdict, registration.versionDescription),
+  )
+  core.info(`Tagged ${modelName} version ${modelVersion}: scan_status=not-scanned, gate=failed`)
 }

@@ -89,6 +89,7 @@ export async function publishReports(options: PublishOptions): Promise<PublishRe
         {
           sarifFile: scan.sarifReport,
           category: options.sarifCategory,
+          image: options.image,
           token: options.githubToken,
         },
         context,

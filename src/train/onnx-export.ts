@@ -7,7 +7,10 @@ const { onnx } = onnxProto
 export const ONNX_FILE = 'model.onnx'
 /** Graph input: raw (unstandardized) features, double, rows x features in featureNames order. */
 export const ONNX_INPUT = 'features'
-/** Graph output: the predicted class label of each row, a string. */
+/**
+ * Graph output: the predicted class label of each row: a number (int64 or double) when every class label is
+ * one, as scikit-learn's model gives back numeric labels, otherwise a string.
+ */
 export const ONNX_OUTPUT = 'label'
 /** Operator set of the default domain the graph uses (ArgMin's select_last_index needs 12+). */
 export const ONNX_OPSET = 13
@@ -16,6 +19,31 @@ const IR_VERSION = 7
 
 const DOUBLE = onnx.TensorProto.DataType.DOUBLE
 const STRING = onnx.TensorProto.DataType.STRING
+const INT64 = onnx.TensorProto.DataType.INT64
+
+/** The type of the output label: numbers when every label reads back as exactly itself ('3', '-1', '0.5'). */
+export type LabelType = 'int64' | 'double' | 'string'
+
+export function labelType(labels: string[]): LabelType {
+  const numbers = labels.map(Number)
+  if (labels.length === 0 || labels.some((l, i) => String(numbers[i]) !== l)) return 'string'
+  return numbers.every((n) => Number.isSafeInteger(n)) ? 'int64' : 'double'
+}
+
+/** The class_labels initializer in the output's type. */
+function labelTensor(labels: string[], type: LabelType): proto.ITensorProto {
+  const dims = [labels.length]
+  if (type === 'int64')
+    return { name: 'class_labels', dataType: INT64, dims, int64Data: labels.map(Number) }
+  if (type === 'double')
+    return { name: 'class_labels', dataType: DOUBLE, dims, doubleData: labels.map(Number) }
+  return {
+    name: 'class_labels',
+    dataType: STRING,
+    dims,
+    stringData: labels.map((l) => new TextEncoder().encode(l)),
+  }
+}
 
 function doubleTensor(name: string, dims: number[], values: number[]): proto.ITensorProto {
   return { name, dataType: DOUBLE, dims, doubleData: values }
@@ -59,7 +87,7 @@ function valueInfo(
  *   scores       = standardized · W + intercepts            MatMul, Add (one column per per-class classifier)
  *   sigmoid      = 1 / (1 + exp(-scores))                   Sigmoid
  *   class index  = the column with the LOWEST sigmoid      ArgMin (first index on ties, as the library)
- *   label        = classLabels[class index]               Gather on a string tensor
+ *   label        = classLabels[class index]               Gather (numbers when every label is one)
  *
  * ml-logistic-regression trains classifier i with the class itself labelled 0 and the rest 1, so the
  * predicted class is the one whose classifier gives the lowest score. Everything is in double precision,
@@ -89,22 +117,19 @@ export function exportOnnxModel(file: ModelFile): Uint8Array {
     for (let f = 0; f < nf; f++) weights[f * k + j] = w[f + 1]
   })
 
+  const type = labelType(file.classLabels)
+  const outputType = type === 'int64' ? INT64 : type === 'double' ? DOUBLE : STRING
   const graph: proto.IGraphProto = {
     name: 'mlsecops_logistic_regression',
     docString: `One-vs-rest logistic regression on standardized ${file.featureNames.join(', ')}; predicts ${file.targetColumn}.`,
     input: [valueInfo(ONNX_INPUT, DOUBLE, ['N', nf])],
-    output: [valueInfo(ONNX_OUTPUT, STRING, ['N'])],
+    output: [valueInfo(ONNX_OUTPUT, outputType, ['N'])],
     initializer: [
       doubleTensor('means', [nf], file.means),
       doubleTensor('scales', [nf], file.scales),
       doubleTensor('weights', [nf, k], weights),
       doubleTensor('intercepts', [k], intercepts),
-      {
-        name: 'class_labels',
-        dataType: STRING,
-        dims: [k],
-        stringData: file.classLabels.map((l) => new TextEncoder().encode(l)),
-      },
+      labelTensor(file.classLabels, type),
     ],
     node: [
       node('Sub', [ONNX_INPUT, 'means'], ['centered']),
