@@ -16,4 +16,4 @@ echo "bench:job: compiling scripts/bench into build/bench" >&2
 npx tsc -p scripts/bench/tsconfig.json >&2 || echo "bench:job: tsc reported errors (above); using its output" >&2
 echo "bench:job: bundling the action (as npm run build does) into build/bench/bundle" >&2
 npx ncc build src/index.ts -o build/bench/bundle --source-map >/dev/null
-MLSECOPS_DIST="$PWD/build/bench/bundle/index.js" exec node build/bench/scripts/bench/job.js "$@"
+MLSECOPS_REPO_ROOT="$PWD" MLSECOPS_DIST="$PWD/build/bench/bundle/index.js" exec node build/bench/scripts/bench/job.js "$@"

@@ -6,7 +6,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The checkout; MLSECOPS_REPO_ROOT when this file runs compiled elsewhere (npm run bench:job). */
+export const REPO_ROOT =
+  process.env.MLSECOPS_REPO_ROOT ||
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 export const MLSECOPS_CACHE =
   process.env.MLSECOPS_CACHE || path.join(os.homedir(), '.cache', 'mlsecops-action')

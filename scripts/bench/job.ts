@@ -271,7 +271,7 @@ async function main(): Promise<void> {
       }
 
       const anchors = (): Rep['anchors'] => {
-        const modelDir = path.join(workspace, '.mlsecops', 'model')
+        const modelDir = path.join(workspace, '.mlsecops', 'model-anchor')
         fs.rmSync(modelDir, { recursive: true, force: true })
         const image = `mlsecops-bench-anchor:${nonce}`
         const train = timed(path.join(MLSECOPS_VENV, 'bin', 'python'), [
@@ -284,6 +284,8 @@ async function main(): Promise<void> {
           'build',
           '--build-arg',
           `BASE_IMAGE=${MLSECOPS_BASE_IMAGE}`,
+          '--build-arg',
+          'MODEL_DIR=.mlsecops/model-anchor',
           '--tag',
           image,
           workspace,
