@@ -32,6 +32,8 @@ async function loadServer(server: MlflowServer, jobs: number, label: string): Pr
         name: `${label}-${i + 1}`,
         runId: String(9000 + i),
         timeoutMs: 20 * 60_000,
+        // The dataset is a path input: inside the workspace.
+        workspace: REPO_ROOT,
         inputs: {
           dataset: path.join(REPO_ROOT, 'model', 'iris.csv'),
           'mlflow-tracking-uri': server.url,

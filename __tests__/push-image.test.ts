@@ -7,6 +7,7 @@ import {
   repoDigestFor,
 } from '../src/push/push-image.js'
 import { renderPromoteSection, sbomPredicateType } from '../src/push/promote-stage.js'
+import { verdictTags } from '../src/publish/mlflow-verdict.js'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`
 
@@ -108,5 +109,30 @@ describe('the promote summary', () => {
   test("cosign's predicate types for the SBOM formats", () => {
     expect(sbomPredicateType('cyclonedx')).toBe('cyclonedx')
     expect(sbomPredicateType('spdx-json')).toBe('spdxjson')
+  })
+})
+
+describe('the verdict tags of a promotion', () => {
+  test('image_digest, image_signature, sbom_format and sbom_sha256 when there is something to say', () => {
+    const ref = `127.0.0.1:5000/iris@${DIGEST}`
+    const tags = verdictTags({
+      gatePassed: true,
+      gateFailures: [],
+      imageRef: ref,
+      signature: 'key',
+      sbomFormat: 'cyclonedx',
+      sbomSha256: 'f'.repeat(64),
+    })
+    expect(tags).toEqual(
+      expect.arrayContaining([
+        { key: 'image_digest', value: ref },
+        { key: 'image_signature', value: 'key' },
+        { key: 'sbom_format', value: 'cyclonedx' },
+        { key: 'sbom_sha256', value: 'f'.repeat(64) },
+      ]),
+    )
+    const keys = verdictTags({ gatePassed: false, gateFailures: ['x'] }).map((t) => t.key)
+    expect(keys).not.toEqual(expect.arrayContaining(['image_digest']))
+    expect(keys).not.toContain('sbom_sha256')
   })
 })

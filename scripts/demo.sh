@@ -41,6 +41,7 @@ stop_pidfile() {
 if [ "${1:-}" = "stop" ]; then
   stop_pidfile "$demo/local-stack.pid" "the artifact service and code-scanning endpoint"
   stop_pidfile "$demo/mlflow.pid" "the MLflow server"
+  stop_pidfile "$demo/registry.pid" "the local registry"
   log "stopped. dockerd keeps running; stop it with: bash scripts/stack/dockerd.sh stop"
   exit 0
 fi
@@ -117,6 +118,37 @@ set -a
 set +a
 
 # --- the run: a workspace like a checkout of the example, the environment a runner gives the action ---
+# A local registry (Debian's docker-registry, plain HTTP on 127.0.0.1) and a cosign key pair: the image is pushed
+# by digest and signed when every gate passes (issue 13).
+registry=""
+if alive "$demo/registry.pid" && [ -f "$demo/registry.host" ] &&
+  curl -fsS -m 3 "http://$(cat "$demo/registry.host")/v2/" >/dev/null 2>&1; then
+  registry=$(cat "$demo/registry.host")
+  log "registry already running at $registry"
+else
+  stop_pidfile "$demo/registry.pid" "a stale registry"
+  rport=${REGISTRY_PORT:-5100}
+  while port_busy "$rport"; do rport=$((rport + 1)); done
+  registry="127.0.0.1:$rport"
+  mkdir -p "$demo/registry"
+  printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+    "$demo/registry/data" "$registry" >"$demo/registry/config.yml"
+  log "starting the registry at $registry (data in .tmp/demo/registry)"
+  setsid docker-registry serve "$demo/registry/config.yml" >>"$demo/registry/registry.log" 2>&1 </dev/null &
+  echo $! >"$demo/registry.pid"
+  for _ in $(seq 1 60); do
+    curl -fsS -m 2 "http://$registry/v2/" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  echo "$registry" >"$demo/registry.host"
+fi
+cosign_dir="$demo/cosign"
+cosign_password=demo-password
+if [ ! -f "$cosign_dir/cosign.key" ]; then
+  mkdir -p "$cosign_dir"
+  (cd "$cosign_dir" && COSIGN_PASSWORD=$cosign_password "$MLSECOPS_COSIGN_DIR/cosign" generate-key-pair >/dev/null 2>&1)
+fi
+
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 run="$demo/runs/$stamp"
 mkdir -p "$run/runner-temp" "$run/workspace"
@@ -131,7 +163,7 @@ run_id=$(date +%s)
 
 log "running node dist/index.js (log: $run/action.log)"
 set +e
-env -i PATH="$MLSECOPS_TRIVY_DIR:$PATH" HOME="$HOME" LANG=C.UTF-8 \
+env -i PATH="$MLSECOPS_TRIVY_DIR:$MLSECOPS_COSIGN_DIR:$PATH" HOME="$HOME" LANG=C.UTF-8 \
   GITHUB_ACTIONS=true CI=true \
   GITHUB_WORKSPACE="$run/workspace" GITHUB_REPOSITORY="$repository" GITHUB_REPOSITORY_OWNER=mlsecops \
   GITHUB_SHA="$sha" GITHUB_REF=refs/heads/main GITHUB_REF_NAME=main GITHUB_EVENT_NAME=push \
@@ -147,6 +179,9 @@ env -i PATH="$MLSECOPS_TRIVY_DIR:$PATH" HOME="$HOME" LANG=C.UTF-8 \
   INPUT_TRIVY-CACHE-DIR="$demo/trivy-cache" \
   INPUT_TRIVY-SKIP-DB-UPDATE=true \
   INPUT_FAIL-ON-SEVERITY="${FAIL_ON_SEVERITY:-HIGH}" \
+  INPUT_IMAGE="$registry/iris-demo:${sha:0:7}" INPUT_PUSH=true \
+  INPUT_COSIGN-KEY="$(cat "$cosign_dir/cosign.key")" INPUT_COSIGN-PASSWORD="$cosign_password" \
+  INPUT_COSIGN-TLOG-UPLOAD=false \
   node dist/index.js >"$run/action.log" 2>&1
 code=$?
 set -e
@@ -195,6 +230,15 @@ why=""
 $failure
 "
 
+image_ref=$(output image-ref)
+if [ -n "$image_ref" ]; then
+  pushed_text="$image_ref (digest $(output digest)), signed with $cosign_dir/cosign.key
+  verify           $MLSECOPS_COSIGN_DIR/cosign verify --key $cosign_dir/cosign.pub --insecure-ignore-tlog=true --allow-http-registry=true $image_ref
+                   $MLSECOPS_COSIGN_DIR/cosign verify-attestation --key $cosign_dir/cosign.pub --type cyclonedx --insecure-ignore-tlog=true --allow-http-registry=true $image_ref"
+else
+  pushed_text="no (the image is pushed to $registry only when every gate passed)"
+fi
+
 cat <<EOF
 
 ==================================================================== mlsecops demo
@@ -204,10 +248,13 @@ MLflow UI          $mlflow_url
   run              ${run_url:-(see the experiment mlsecops)}
   model version    $mlflow_url/#/models/$model/versions/$version   ($(output model-uri))
                    verdict tags: scan_status, scan_critical..scan_unknown, trivy_version,
-                   trivy_db_updated_at, image, image_id, gate, gate_reason
+                   trivy_db_updated_at, image, image_id, image_digest, image_signature,
+                   sbom_format, sbom_sha256, gate, gate_reason
                    alias 'candidate' -> $alias_text (it moves only when every gate passed)
 Image              $(output image)
   id               $(output image-id)
+  pushed           ${pushed_text}
+  SBOM             $(output sbom-report)
 Findings           critical $(output critical), high $(output high), medium $(output medium), low $(output low), unknown $(output unknown)
 Reports            $(output json-report)
                    $(output sarif-report)
@@ -220,7 +267,7 @@ Artifact           id $(output artifact-id) '$artifact_name' in the local artifa
 Code scanning      upload id $(output sarif-id); the SARIF received: $demo/local-stack/code-scanning/$(output sarif-id).sarif
 
 Still running in the background: MLflow (pid $(cat "$demo/mlflow.pid")), the artifact service and code-scanning
-endpoint (pid $(cat "$demo/local-stack.pid")), dockerd.
+endpoint (pid $(cat "$demo/local-stack.pid")), the registry (pid $(cat "$demo/registry.pid")), dockerd.
 Stop them with:    bash scripts/demo.sh stop      (and dockerd: bash scripts/stack/dockerd.sh stop)
 EOF
 if [ "$gate" = failed ]; then

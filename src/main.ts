@@ -3,14 +3,17 @@ import { reportFailureToMlflow } from './publish/mlflow-verdict.js'
 import { Pipeline } from './stage.js'
 import { buildStage } from './stages/build.js'
 import { getStageContext } from './stages/context.js'
+import { promoteStage } from './stages/promote.js'
 import { publishStage } from './stages/publish.js'
 import { registerStage } from './stages/register.js'
 import { readExceptions, scanStage } from './stages/scan.js'
+import { sbomStage } from './stages/sbom.js'
 import { trainStage } from './stages/train.js'
 import { verdictStage } from './stages/verdict.js'
 
 /**
- * The pipeline: inputs -> train -> register -> build -> scan -> publish -> verdict, one line a stage.
+ * The pipeline: inputs -> train -> register -> build -> scan -> sbom -> publish -> promote -> verdict, one
+ * line a stage.
  * Every stage runs even when a gate said no (outputs first, failure last); a stage that cannot go on throws.
  * Only this function catches: the pipeline writes the summary once, ends the MLflow run FAILED through its
  * failure reporter, and fails the job once. See docs/architecture.md.
@@ -35,8 +38,21 @@ export async function run(): Promise<void> {
     const scan = await pipeline.run('scan', 'Scan image with Trivy', () =>
       scanStage(inputs, ctx, { build, exceptions }),
     )
+    const sbom = await pipeline.run('sbom', 'Write the SBOM', () =>
+      sbomStage(inputs, { train, registration, scan }),
+    )
     const published = await pipeline.run('publish', 'Publish reports', () =>
-      publishStage(inputs, ctx, { train, registration, build, scan }),
+      publishStage(inputs, ctx, { train, registration, build, scan, sbom }),
+    )
+    // After the gates, before the alias moves (verdict): push, sign, attest.
+    const promotion = await pipeline.run('promote', 'Promote the image', () =>
+      promoteStage(inputs, ctx, {
+        build,
+        scan,
+        sbom,
+        published,
+        gatesPassed: pipeline.gatesPassed,
+      }),
     )
     await pipeline.run('verdict', 'Record the verdict', () =>
       verdictStage(inputs, {
@@ -45,6 +61,8 @@ export async function run(): Promise<void> {
         build,
         scan,
         published,
+        sbom,
+        promotion,
         gateFailures: pipeline.gateFailures,
         summarySoFar: pipeline.summarySoFar(),
       }),

@@ -33,6 +33,14 @@ export interface VerdictInput {
   gateFailures: string[]
   image?: string
   imageId?: string
+  /** The pushed image by digest (`repo@sha256:...`), when it was pushed. */
+  imageRef?: string
+  /** SHA-256 of the SBOM, when one was written. */
+  sbomSha256?: string
+  /** cyclonedx or spdx-json, when an SBOM was written. */
+  sbomFormat?: string
+  /** How the pushed image was signed (key, kms, keyless), when it was. */
+  signature?: string
 }
 
 export function scanStatus(input: Pick<VerdictInput, 'scan' | 'severityGatePassed'>): ScanStatus {
@@ -61,6 +69,10 @@ export function verdictTags(input: VerdictInput): Tag[] {
   tags.push(
     { key: 'image', value: input.image ?? '' },
     { key: 'image_id', value: input.imageId ?? '' },
+    { key: 'image_digest', value: input.imageRef ?? '' },
+    { key: 'image_signature', value: input.signature ?? '' },
+    { key: 'sbom_format', value: input.sbomFormat ?? '' },
+    { key: 'sbom_sha256', value: input.sbomSha256 ?? '' },
     { key: 'gate', value: input.gatePassed ? 'passed' : 'failed' },
     { key: 'gate_reason', value: input.gateFailures.join(' ') },
   )

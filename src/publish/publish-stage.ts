@@ -25,6 +25,8 @@ export interface PublishOptions extends PublishInputs {
   /** metrics.json of the model directory (goes into the artifact). */
   metricsFile: string
   scan?: ScanResult
+  /** The SBOM converted from the scan, when one was written: goes with the reports. */
+  sbomReport?: string
   image?: string
   imageId?: string
   modelName: string
@@ -34,7 +36,7 @@ export interface PublishOptions extends PublishInputs {
 export interface PublishResult {
   /** The readable report (report.md). */
   reportFile: string
-  /** The scan's JSON and SARIF reports (empty when no scan ran). */
+  /** The scan's JSON and SARIF reports and the SBOM (empty when no scan ran). */
   scanReports: string[]
   artifact: NonNullable<VerdictSectionInput['artifact']>
   codeScanning?: VerdictSectionInput['codeScanning']
@@ -58,6 +60,7 @@ export async function publishReports(options: PublishOptions): Promise<PublishRe
   })
   core.info(`Wrote the readable report ${reportFile}`)
   const scanReports = scan ? [scan.jsonReport, scan.sarifReport] : []
+  if (scan && options.sbomReport) scanReports.push(options.sbomReport)
   const result: PublishResult = { reportFile, scanReports, artifact: { status: 'off' } }
 
   if (options.uploadArtifact) {

@@ -218,6 +218,153 @@ function serialize(sarif: SarifLog): { text: string; gzipped: Buffer } {
   return { text, gzipped: zlib.gzipSync(Buffer.from(text, 'utf8')) }
 }
 
+/** What the fitting steps dropped so far, and the warnings that say so. */
+interface FitTally {
+  dropped: SeverityTally
+  messages: string[]
+}
+
+function addDropped(tally: FitTally, here: SeverityTally): void {
+  for (const s of SEVERITIES) tally.dropped[s] += here[s]
+}
+
+/** 1. Runs: keep the maxRuns runs holding the most severe findings (ties: the earlier run). */
+function limitRuns(runs: SarifRun[], limits: SarifLimits, tally: FitTally): SarifRun[] {
+  if (runs.length <= limits.maxRuns) return runs
+  const ranked = runs.map((run, i) => {
+    const byId = rulesById(run)
+    const ranks = (run.results ?? []).map((r) => resultSeverity(run, r, byId).rank)
+    const max = ranks.reduce((m, r) => (r > m ? r : m), -1)
+    return { i, max, count: ranks.length, ranks }
+  })
+  const keep = new Set(
+    [...ranked]
+      .sort((a, b) => b.max - a.max || b.count - a.count || a.i - b.i)
+      .slice(0, limits.maxRuns)
+      .map((r) => r.i),
+  )
+  const droppedHere = emptyTally()
+  for (const r of ranked) {
+    if (keep.has(r.i)) continue
+    for (const rank of r.ranks) droppedHere[SEVERITIES[rank]]++
+  }
+  addDropped(tally, droppedHere)
+  tally.messages.push(
+    `SARIF has ${runs.length} runs, GitHub takes at most ${limits.maxRuns}: left out the ${runs.length - limits.maxRuns} runs with the least severe findings` +
+      (tallyText(droppedHere) ? ` (their results: ${tallyText(droppedHere)})` : ''),
+  )
+  return runs.filter((_, i) => keep.has(i))
+}
+
+/** 2. Locations per result: the first maxLocationsPerResult of each. */
+function limitLocations(
+  runs: SarifRun[],
+  limits: SarifLimits,
+  tally: FitTally,
+): { runs: SarifRun[]; truncated: number } {
+  let truncated = 0
+  const limited = runs.map((run) => {
+    const results = run.results ?? []
+    if (!results.some((r) => (r.locations?.length ?? 0) > limits.maxLocationsPerResult)) return run
+    return {
+      ...run,
+      results: results.map((r) => {
+        if ((r.locations?.length ?? 0) <= limits.maxLocationsPerResult) return r
+        truncated++
+        return { ...r, locations: r.locations!.slice(0, limits.maxLocationsPerResult) }
+      }),
+    }
+  })
+  if (truncated > 0) {
+    tally.messages.push(
+      `${count(truncated)} results had more than ${count(limits.maxLocationsPerResult)} locations, GitHub's limit: kept the first ${count(limits.maxLocationsPerResult)} of each`,
+    )
+  }
+  return { runs: limited, truncated }
+}
+
+/** 3. Results per run, lowest severity first: what each run keeps. */
+function limitResultsPerRun(
+  runs: SarifRun[],
+  limits: SarifLimits,
+  tally: FitTally,
+): RankedResult[][] {
+  const ranked: RankedResult[][] = runs.map((run, r) => {
+    const byId = rulesById(run)
+    return (run.results ?? []).map((result, index) => ({
+      run: r,
+      index,
+      ...resultSeverity(run, result, byId),
+    }))
+  })
+  return ranked.map((list) => {
+    if (list.length <= limits.maxResultsPerRun) return list
+    const sorted = [...list].sort(compareRanked)
+    const droppedHere = emptyTally()
+    for (const r of sorted.slice(limits.maxResultsPerRun)) droppedHere[SEVERITIES[r.rank]]++
+    addDropped(tally, droppedHere)
+    tally.messages.push(
+      `A SARIF run ("${runs[list[0].run].tool.driver.name ?? 'unnamed tool'}") has ${count(list.length)} results, GitHub takes at most ${count(limits.maxResultsPerRun)} per run: dropped ${count(list.length - limits.maxResultsPerRun)}, lowest severity first (${tallyText(droppedHere)})`,
+    )
+    return sorted.slice(0, limits.maxResultsPerRun)
+  })
+}
+
+interface Serialized {
+  sarif: SarifLog
+  text: string
+  gzipped: Buffer
+}
+
+/**
+ * 4. Gzipped size: keep the k most severe results over all runs, the largest k that fits (binary search).
+ * Throws when even a log without results is too large.
+ */
+function limitGzipSize(
+  build: (keep: RankedResult[][]) => SarifLog,
+  runCount: number,
+  keepPerRun: RankedResult[][],
+  limits: SarifLimits,
+  tally: FitTally,
+): Serialized {
+  const whole = build(keepPerRun)
+  const first = { sarif: whole, ...serialize(whole) }
+  if (first.gzipped.length <= limits.maxGzipBytes) return first
+  const all = keepPerRun.flat().sort(compareRanked)
+  const attempt = (k: number): Serialized => {
+    const keep: RankedResult[][] = Array.from({ length: runCount }, () => [])
+    for (const r of all.slice(0, k)) keep[r.run].push(r)
+    const candidate = build(keep)
+    return { sarif: candidate, ...serialize(candidate) }
+  }
+  const empty = attempt(0)
+  if (empty.gzipped.length > limits.maxGzipBytes) {
+    throw new Error(
+      `The SARIF log is ${count(empty.gzipped.length)} bytes gzipped even without results, over GitHub's limit of ${count(limits.maxGzipBytes)}`,
+    )
+  }
+  let lo = 0
+  let hi = all.length - 1
+  let best = empty
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2)
+    const candidate = attempt(mid)
+    if (candidate.gzipped.length <= limits.maxGzipBytes) {
+      lo = mid
+      best = candidate
+    } else {
+      hi = mid - 1
+    }
+  }
+  const droppedHere = emptyTally()
+  for (const r of all.slice(lo)) droppedHere[SEVERITIES[r.rank]]++
+  addDropped(tally, droppedHere)
+  tally.messages.push(
+    `The SARIF log is ${count(first.gzipped.length)} bytes gzipped, over GitHub's limit of ${count(limits.maxGzipBytes)}: dropped ${count(all.length - lo)} results, lowest severity first (${tallyText(droppedHere)})`,
+  )
+  return best
+}
+
 /**
  * Makes `sarif` fit GitHub's limits: at most maxRuns runs (the runs with the least severe findings go first),
  * at most maxLocationsPerResult locations per result, at most maxResultsPerRun results per run, and at most
@@ -228,81 +375,12 @@ export function fitSarifToLimits(
   input: SarifLog,
   limits: SarifLimits = GITHUB_SARIF_LIMITS,
 ): FittedSarif {
-  const dropped = emptyTally()
-  const messages: string[] = []
-  let runs = input.runs
-  const resultsBefore = runs.reduce((n, r) => n + (r.results?.length ?? 0), 0)
-  let droppedRuns = 0
-
-  // 1. Runs: keep the maxRuns runs holding the most severe findings (ties: the earlier run).
-  if (runs.length > limits.maxRuns) {
-    const ranked = runs.map((run, i) => {
-      const byId = rulesById(run)
-      const ranks = (run.results ?? []).map((r) => resultSeverity(run, r, byId).rank)
-      const max = ranks.reduce((m, r) => (r > m ? r : m), -1)
-      return { i, max, count: ranks.length, ranks }
-    })
-    const keep = new Set(
-      [...ranked]
-        .sort((a, b) => b.max - a.max || b.count - a.count || a.i - b.i)
-        .slice(0, limits.maxRuns)
-        .map((r) => r.i),
-    )
-    const droppedHere = emptyTally()
-    for (const r of ranked) {
-      if (keep.has(r.i)) continue
-      for (const rank of r.ranks) droppedHere[SEVERITIES[rank]]++
-    }
-    droppedRuns = runs.length - limits.maxRuns
-    for (const s of SEVERITIES) dropped[s] += droppedHere[s]
-    messages.push(
-      `SARIF has ${runs.length} runs, GitHub takes at most ${limits.maxRuns}: left out the ${droppedRuns} runs with the least severe findings` +
-        (tallyText(droppedHere) ? ` (their results: ${tallyText(droppedHere)})` : ''),
-    )
-    runs = runs.filter((_, i) => keep.has(i))
-  }
-
-  // 2. Locations per result.
-  let truncatedLocations = 0
-  runs = runs.map((run) => {
-    const results = run.results ?? []
-    if (!results.some((r) => (r.locations?.length ?? 0) > limits.maxLocationsPerResult)) return run
-    return {
-      ...run,
-      results: results.map((r) => {
-        if ((r.locations?.length ?? 0) <= limits.maxLocationsPerResult) return r
-        truncatedLocations++
-        return { ...r, locations: r.locations!.slice(0, limits.maxLocationsPerResult) }
-      }),
-    }
-  })
-  if (truncatedLocations > 0) {
-    messages.push(
-      `${count(truncatedLocations)} results had more than ${count(limits.maxLocationsPerResult)} locations, GitHub's limit: kept the first ${count(limits.maxLocationsPerResult)} of each`,
-    )
-  }
-
-  // 3. Results per run, lowest severity first.
-  const ranked: RankedResult[][] = runs.map((run, r) => {
-    const byId = rulesById(run)
-    return (run.results ?? []).map((result, index) => ({
-      run: r,
-      index,
-      ...resultSeverity(run, result, byId),
-    }))
-  })
-  const keepPerRun: RankedResult[][] = ranked.map((list) => {
-    if (list.length <= limits.maxResultsPerRun) return list
-    const sorted = [...list].sort(compareRanked)
-    const droppedHere = emptyTally()
-    for (const r of sorted.slice(limits.maxResultsPerRun)) droppedHere[SEVERITIES[r.rank]]++
-    for (const s of SEVERITIES) dropped[s] += droppedHere[s]
-    messages.push(
-      `A SARIF run ("${runs[list[0].run].tool.driver.name ?? 'unnamed tool'}") has ${count(list.length)} results, GitHub takes at most ${count(limits.maxResultsPerRun)} per run: dropped ${count(list.length - limits.maxResultsPerRun)}, lowest severity first (${tallyText(droppedHere)})`,
-    )
-    return sorted.slice(0, limits.maxResultsPerRun)
-  })
-
+  const tally: FitTally = { dropped: emptyTally(), messages: [] }
+  const resultsBefore = input.runs.reduce((n, r) => n + (r.results?.length ?? 0), 0)
+  const keptRuns = limitRuns(input.runs, limits, tally)
+  const droppedRuns = input.runs.length - keptRuns.length
+  const { runs, truncated } = limitLocations(keptRuns, limits, tally)
+  const keepPerRun = limitResultsPerRun(runs, limits, tally)
   const build = (keep: RankedResult[][]): SarifLog => ({
     ...input,
     runs: runs.map((run, r) =>
@@ -312,52 +390,7 @@ export function fitSarifToLimits(
       ),
     ),
   })
-
-  let sarif = build(keepPerRun)
-  let { text, gzipped } = serialize(sarif)
-
-  // 4. Gzipped size: keep the k most severe results over all runs, the largest k that fits.
-  if (gzipped.length > limits.maxGzipBytes) {
-    const sizeBefore = gzipped.length
-    const all = keepPerRun.flat().sort(compareRanked)
-    const pick = (k: number): RankedResult[][] => {
-      const keep: RankedResult[][] = runs.map(() => [])
-      for (const r of all.slice(0, k)) keep[r.run].push(r)
-      return keep
-    }
-    const attempt = (k: number): { sarif: SarifLog; text: string; gzipped: Buffer } => {
-      const candidate = build(pick(k))
-      return { sarif: candidate, ...serialize(candidate) }
-    }
-    const empty = attempt(0)
-    if (empty.gzipped.length > limits.maxGzipBytes) {
-      throw new Error(
-        `The SARIF log is ${count(empty.gzipped.length)} bytes gzipped even without results, over GitHub's limit of ${count(limits.maxGzipBytes)}`,
-      )
-    }
-    // Binary search for the largest k in [0, all.length) that fits.
-    let lo = 0
-    let hi = all.length - 1
-    let best = empty
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2)
-      const candidate = attempt(mid)
-      if (candidate.gzipped.length <= limits.maxGzipBytes) {
-        lo = mid
-        best = candidate
-      } else {
-        hi = mid - 1
-      }
-    }
-    const droppedHere = emptyTally()
-    for (const r of all.slice(lo)) droppedHere[SEVERITIES[r.rank]]++
-    for (const s of SEVERITIES) dropped[s] += droppedHere[s]
-    messages.push(
-      `The SARIF log is ${count(sizeBefore)} bytes gzipped, over GitHub's limit of ${count(limits.maxGzipBytes)}: dropped ${count(all.length - lo)} results, lowest severity first (${tallyText(droppedHere)})`,
-    )
-    ;({ sarif, text, gzipped } = best)
-  }
-
+  const { sarif, text, gzipped } = limitGzipSize(build, runs.length, keepPerRun, limits, tally)
   const resultsAfter = sarif.runs.reduce((n, r) => n + (r.results?.length ?? 0), 0)
   return {
     sarif,
@@ -365,12 +398,12 @@ export function fitSarifToLimits(
     gzipped,
     report: {
       droppedRuns,
-      droppedResults: dropped,
-      truncatedLocations,
+      droppedResults: tally.dropped,
+      truncatedLocations: truncated,
       resultsBefore,
       resultsAfter,
       gzipBytes: gzipped.length,
-      messages,
+      messages: tally.messages,
     },
   }
 }

@@ -138,8 +138,8 @@ export function renderPromoteSection(result: PromoteResult): string {
       join(
         `${format}, ${result.sbom.components} components (image packages and the model), `,
         code(path.basename(result.sbom.file)),
-        ', sha256 ',
-        code(result.sbom.sha256),
+        ', ',
+        code(`sha256:${result.sbom.sha256}`),
       ),
     ])
   } else {

@@ -3,6 +3,7 @@ import type { BuildResult } from '../docker/build-image.js'
 import type { Inputs, PublishInputs } from '../inputs.js'
 import type { Registration } from '../mlflow/registration.js'
 import { publishReports, type PublishResult } from '../publish/publish-stage.js'
+import type { SbomResult } from '../sbom/write-sbom.js'
 import type { Stage } from '../stage.js'
 import { METRICS_FILE } from '../train/model-directory.js'
 import type { TrainResult } from '../train/train-stage.js'
@@ -23,6 +24,7 @@ export async function publishStage(
     registration?: Registration
     build?: BuildResult
     scan?: ScanStageResult
+    sbom?: SbomResult
   },
 ): Promise<Stage<PublishResult>> {
   const { train, registration, build } = earlier
@@ -33,6 +35,7 @@ export async function publishStage(
     metrics: train.metrics,
     metricsFile: path.join(train.modelDir, METRICS_FILE),
     scan: earlier.scan?.scan,
+    sbomReport: earlier.sbom?.file,
     image: build?.image,
     imageId: build?.imageId,
     modelVersion: registration?.modelVersion,

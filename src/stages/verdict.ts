@@ -9,6 +9,8 @@ import {
 } from '../publish/job-summary.js'
 import { recordVerdict, type VerdictRecord } from '../publish/mlflow-verdict.js'
 import type { PublishResult } from '../publish/publish-stage.js'
+import type { PromoteResult } from '../push/promote-stage.js'
+import type { SbomResult } from '../sbom/write-sbom.js'
 import type { Stage } from '../stage.js'
 import type { TrainResult } from '../train/train-stage.js'
 import type { BuildResult } from '../docker/build-image.js'
@@ -22,6 +24,10 @@ export interface VerdictStageEarlier {
   build?: BuildResult
   scan?: ScanStageResult
   published: PublishResult
+  /** The SBOM, when one was written (its format and digest become tags). */
+  sbom?: SbomResult
+  /** Push and signatures, when asked for: the digest becomes a tag; a failure keeps the alias. */
+  promotion?: PromoteResult
   /** What every gate said no to, so far (empty: every gate passed). */
   gateFailures: string[]
   /** The summary written so far, to size the findings list to what is left of GitHub's limit. */
@@ -37,7 +43,7 @@ export async function verdictStage(
   input: VerdictStageInput,
   earlier: VerdictStageEarlier,
 ): Promise<Stage<VerdictRecord | undefined>> {
-  const { train, registration, build, scan, published, gateFailures } = earlier
+  const { train, registration, build, scan, published, gateFailures, sbom, promotion } = earlier
   const gatePassed = gateFailures.length === 0
   let record: VerdictRecord | undefined
   let verdictError: unknown
@@ -52,10 +58,14 @@ export async function verdictStage(
           gateFailures,
           image: build?.image,
           imageId: build?.imageId,
+          imageRef: promotion?.pushed?.imageRef,
+          signature: promotion?.signed?.method,
+          sbomFormat: sbom?.format,
+          sbomSha256: sbom?.sha256,
         },
         reportFiles: published.scanReports,
         alias: input.modelAlias,
-        promote: gatePassed && published.failure === undefined,
+        promote: gatePassed && published.failure === undefined && promotion?.failure === undefined,
       })
     } catch (error) {
       verdictError = error

@@ -481,13 +481,10 @@ function describeCell(line: number, column: string): string {
  * leaves (quoted fields, a lone CR as line break, ...) and words every error: one line naming the row (file
  * line) and column.
  */
-export function parseWithCsvParse(
-  bytes: Buffer,
-  targetColumn: string,
-  name: string,
-  source: string,
-): Dataset {
-  const where = `Input 'dataset' (${name})`
+type CsvRecord = { record: string[]; info: { lines: number } }
+
+/** The records of the CSV text, rows of empty cells (",,,") left out like blank lines. */
+function parseRecords(bytes: Buffer, where: string): CsvRecord[] {
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
@@ -496,8 +493,7 @@ export function parseWithCsvParse(
   }
   if (text.trim() === '')
     throw datasetError(`${where} is empty: it needs a header row and data rows.`)
-
-  let records: { record: string[]; info: { lines: number } }[]
+  let records: CsvRecord[]
   try {
     records = parse(text, {
       bom: true,
@@ -505,17 +501,19 @@ export function parseWithCsvParse(
       relax_column_count: true,
       info: true,
       trim: true,
-    }) as unknown as { record: string[]; info: { lines: number } }[]
+    }) as unknown as CsvRecord[]
   } catch (error) {
     const msg = inertLine((error as Error).message.replace(/\s+/g, ' '), 300)
     throw datasetError(`${where} is not valid CSV: ${msg}`)
   }
-  // Rows made only of empty cells (",,,") count as blank lines.
   records = records.filter((r) => r.record.some((c) => c !== ''))
   if (records.length === 0)
     throw datasetError(`${where} is empty: it needs a header row and data rows.`)
+  return records
+}
 
-  const header = records[0].record
+/** Every column named once, at least two of them. */
+function checkHeader(header: string[], where: string): void {
   const seen = new Map<string, number>()
   header.forEach((h, i) => {
     if (h === '')
@@ -532,20 +530,16 @@ export function parseWithCsvParse(
       `${where}: the header has ${header.length} column; it needs at least one feature and a target.`,
     )
   }
+}
 
-  const target = targetColumn === '' ? header[header.length - 1] : targetColumn
-  const targetIndex = header.indexOf(target)
-  if (targetIndex < 0) {
-    throw new ConfigurationError(
-      'target-column',
-      `Input 'target-column' is ${quoteValue(target, 80)}, which is not a column of ${quoteValue(name, 80)}; use one of: ${listSome(header, 10, 40)}.`,
-    )
-  }
-  const body = records.slice(1)
-  if (body.length === 0) throw datasetError(`${where} has a header but no data rows.`)
-
-  const featureNames = header.filter((_, i) => i !== targetIndex)
-  const nf = featureNames.length
+/** The data rows as a row-major feature matrix and the labels; any bad cell is one line naming it. */
+function readRows(
+  body: CsvRecord[],
+  header: string[],
+  targetIndex: number,
+  where: string,
+): { features: Float64Array; labels: string[] } {
+  const nf = header.length - 1
   const features = new Float64Array(body.length * nf)
   const labels = new Array<string>(body.length)
   for (let r = 0; r < body.length; r++) {
@@ -575,12 +569,35 @@ export function parseWithCsvParse(
       features[r * nf + f++] = value
     }
   }
-  const digest = createHash('sha256').update(bytes).digest('hex')
+  return { features, labels }
+}
+
+export function parseWithCsvParse(
+  bytes: Buffer,
+  targetColumn: string,
+  name: string,
+  source: string,
+): Dataset {
+  const where = `Input 'dataset' (${name})`
+  const records = parseRecords(bytes, where)
+  const header = records[0].record
+  checkHeader(header, where)
+  const target = targetColumn === '' ? header[header.length - 1] : targetColumn
+  const targetIndex = header.indexOf(target)
+  if (targetIndex < 0) {
+    throw new ConfigurationError(
+      'target-column',
+      `Input 'target-column' is ${quoteValue(target, 80)}, which is not a column of ${quoteValue(name, 80)}; use one of: ${listSome(header, 10, 40)}.`,
+    )
+  }
+  const body = records.slice(1)
+  if (body.length === 0) throw datasetError(`${where} has a header but no data rows.`)
+  const { features, labels } = readRows(body, header, targetIndex, where)
   return {
     name,
     source,
-    digest,
-    featureNames,
+    digest: createHash('sha256').update(bytes).digest('hex'),
+    featureNames: header.filter((_, i) => i !== targetIndex),
     targetColumn: target,
     features,
     labels,
