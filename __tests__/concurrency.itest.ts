@@ -54,6 +54,8 @@ describe(`${JOBS} action runs at once against MLflow on PostgreSQL`, () => {
             tmp,
             name: `round-${round}-job-${i + 1}`,
             runId: String(7000 + round * 100 + i),
+            // The dataset is a path input: inside the workspace.
+            workspace: REPO_ROOT,
             inputs: {
               dataset: path.join(REPO_ROOT, 'model', 'iris.csv'),
               'mlflow-tracking-uri': server.url,

@@ -197,6 +197,7 @@ export function normalizeSummary(text: string): string {
       .replace(/iris-e2e-\d+-1\b/g, 'iris-e2e-RUN-1')
       .replace(/\/actions\/runs\/\d+/g, '/actions/runs/RUN')
       .replace(/\| \d+\.\d s \|/g, '| N.N s |')
+      .replace(/^\*\*Time per stage:\*\*.*$/m, '**Time per stage:** TIMES')
       .replace(/id \d+\)/g, 'id N)')
       // The base image's Debian point release comes from debootstrap at install time.
       .replace(/\(debian 12\.\d+\)/g, '(debian 12.x)')
