@@ -165,14 +165,43 @@ async function restoreLayers(
  * Scans the local image once with Trivy to JSON, derives the SARIF from that JSON, and reads the findings.
  * Anything that goes wrong is a ScannerError: a broken scanner never counts as a pass.
  */
-export async function scanImage(options: ScanOptions): Promise<ScanResult> {
+/** Fresh report paths: a stale report from an earlier run must never pass for this one. */
+function freshReportPaths(options: ScanOptions): { jsonReport: string; sarifReport: string } {
   fs.mkdirSync(options.reportsDir, { recursive: true })
   fs.mkdirSync(options.cacheDir, { recursive: true })
   const jsonReport = path.join(options.reportsDir, JSON_REPORT_NAME)
   const sarifReport = path.join(options.reportsDir, SARIF_REPORT_NAME)
-  // A stale report from an earlier run must never pass for this one.
   fs.rmSync(jsonReport, { force: true })
   fs.rmSync(sarifReport, { force: true })
+  return { jsonReport, sarifReport }
+}
+
+/** The SARIF report from the one JSON report (`trivy convert`, no second scan), checked readable. */
+async function convertToSarif(
+  trivyPath: string,
+  jsonReport: string,
+  sarifReport: string,
+  cwd: string,
+  timeout: string,
+): Promise<void> {
+  await runTrivy(
+    trivyPath,
+    trivyConvertToSarifArgs(jsonReport, sarifReport),
+    cwd,
+    'the conversion of the JSON report to SARIF',
+    timeout,
+  )
+  try {
+    JSON.parse(fs.readFileSync(sarifReport, 'utf8'))
+  } catch (error) {
+    throw new ScannerError(
+      `Trivy's SARIF report ${sarifReport} is unreadable: ${errorMessage(error)}`,
+    )
+  }
+}
+
+export async function scanImage(options: ScanOptions): Promise<ScanResult> {
+  const { jsonReport, sarifReport } = freshReportPaths(options)
   // Trivy reads trivy.yaml and .trivyignore from its working directory: run it where only our files are.
   const cwd = options.reportsDir
 
@@ -210,13 +239,8 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
   })
   // Step debug logging (RUNNER_DEBUG) shows Trivy's own debug lines, e.g. which layers it analysed afresh.
   if (core.isDebug()) scanArgs.splice(1, 0, '--debug')
-  const scanRun = await runTrivy(
-    trivy.path,
-    scanArgs,
-    cwd,
-    `the scan of ${options.image}`,
-    options.timeout,
-  )
+  const what = `the scan of ${options.image}`
+  const scanRun = await runTrivy(trivy.path, scanArgs, cwd, what, options.timeout)
   const durationMs = Date.now() - started
   // Saved at once, before the report is read and the gate decides: a failing gate still leaves the cache.
   if (layerCache) await saveLayerCache(options.cacheDir, layerCache.keys, layerCache.restoredKey)
@@ -236,32 +260,16 @@ export async function scanImage(options: ScanOptions): Promise<ScanResult> {
     core.info(
       `${suppressed.length} finding(s) suppressed by exceptions (out of the counts and the gate, listed in the reports).`,
     )
+  await convertToSarif(trivy.path, jsonReport, sarifReport, cwd, options.timeout)
 
-  await runTrivy(
-    trivy.path,
-    trivyConvertToSarifArgs(jsonReport, sarifReport),
-    cwd,
-    'the conversion of the JSON report to SARIF',
-    options.timeout,
-  )
-  try {
-    JSON.parse(fs.readFileSync(sarifReport, 'utf8'))
-  } catch (error) {
-    throw new ScannerError(
-      `Trivy's SARIF report ${sarifReport} is unreadable: ${errorMessage(error)}`,
-    )
-  }
-
+  const ex = options.exceptions
   return {
     jsonReport,
     sarifReport,
     findings,
     suppressed,
     exceptions:
-      options.exceptions &&
-      options.exceptions.ignoreFiles.length + options.exceptions.vexFiles.length > 0
-        ? exceptionsView(options.exceptions)
-        : undefined,
+      ex && ex.ignoreFiles.length + ex.vexFiles.length > 0 ? exceptionsView(ex) : undefined,
     counts: countBySeverity(findings),
     trivyVersion: report.Trivy?.Version || trivy.version,
     dbUpdatedAt: usesLocalDb ? readDbMetadata(options.cacheDir)?.UpdatedAt : undefined,
