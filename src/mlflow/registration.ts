@@ -298,215 +298,266 @@ export async function waitUntilReady(
  * finish() or fail(). When this stage itself fails after the run exists, the logged model it made is withdrawn
  * and the run is marked FAILED before the error is thrown on.
  */
-export async function registerModel(options: RegisterOptions): Promise<Registration> {
+/** One registration's run, and what this try made (for removing late duplicates and withdrawing). */
+interface RunHandle {
+  client: MlflowClient
+  experimentId: string
+  runId: string
+  modelName: string
+  /** This try's token: every create carries it, so a late duplicate is recognised. */
+  token: string
+  capabilities: ServerCapabilities
+  made: { modelId?: string; modelReady?: boolean; version?: string }
+}
+
+function tokenFilter(token: string): string {
+  return `tags.\`${TOKEN_TAG}\` = '${token}'`
+}
+
+function hasToken(token: string, tags?: Tag[]): boolean {
+  return tags?.some((t) => t.key === TOKEN_TAG && t.value === token) ?? false
+}
+
+/**
+ * Anything else carrying this try's token comes from a create that was retried while the first one was still
+ * queued at the server and landed late: ended, tagged and deleted.
+ */
+async function removeLateDuplicates(h: RunHandle): Promise<void> {
+  const { client, experimentId, runId } = h
+  if (client.retriedCreates === 0) return
+  try {
+    for (const extra of await client.searchRuns([experimentId], tokenFilter(h.token), 10)) {
+      const id = extra.info.run_id
+      if (id === runId) continue
+      const note = `Duplicate of run ${runId} (a retried create that reached MLflow late); deleted.`
+      await client.setTag(id, ERROR_TAG, note)
+      await client.updateRun(id, 'FAILED')
+      await client.deleteRun(id)
+      core.info(`MLflow run ${id}: ${note}`)
+    }
+    if (h.capabilities.loggedModels) {
+      const models = await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`)
+      for (const extra of models) {
+        if (extra.info.model_id === h.made.modelId || !hasToken(h.token, extra.info.tags)) continue
+        await client.deleteLoggedModel(extra.info.model_id)
+        core.info(
+          `Deleted logged model ${extra.info.model_id}: a duplicate that reached MLflow late`,
+        )
+      }
+    }
+    const versions = await client.searchModelVersions(
+      `name = '${h.modelName}' and run_id = '${runId}'`,
+    )
+    for (const extra of versions) {
+      if (extra.version === h.made.version || !hasToken(h.token, extra.tags)) continue
+      await client.deleteModelVersion(extra.name, extra.version)
+      core.info(
+        `Deleted ${extra.name} version ${extra.version}: a duplicate that reached MLflow late`,
+      )
+    }
+  } catch (error) {
+    core.warning(`Could not check MLflow for duplicates of run ${runId}: ${errorMessage(error)}`)
+  }
+}
+
+/** Ends the run (late duplicates removed first); the failure note is best effort, the status is not. */
+async function endRun(
+  h: RunHandle,
+  status: 'FINISHED' | 'FAILED',
+  message?: string,
+): Promise<void> {
+  await removeLateDuplicates(h)
+  if (message !== undefined) {
+    try {
+      await h.client.setTag(h.runId, ERROR_TAG, message.slice(0, TAG_VALUE_LIMIT) || 'failed')
+    } catch (error) {
+      // The status matters more than the note: the run is ended below either way.
+      core.warning(`Could not tag MLflow run ${h.runId} with its failure: ${errorMessage(error)}`)
+    }
+  }
+  await h.client.updateRun(h.runId, status)
+}
+
+/** A registration that failed after the logged model was made: no orphan READY model is left. */
+async function withdrawLoggedModel(h: RunHandle): Promise<void> {
+  const { modelId, version } = h.made
+  if (!modelId || version) return
+  try {
+    await h.client.deleteLoggedModel(modelId)
+    core.info(`Deleted logged model ${modelId}: its registration failed`)
+  } catch (error) {
+    // Deleting needs MANAGE; marking it failed needs only EDIT.
+    core.debug(`Could not delete logged model ${modelId}: ${errorMessage(error)}`)
+    await h.client.finalizeLoggedModel(modelId, 'LOGGED_MODEL_UPLOAD_FAILED')
+    core.info(`Marked logged model ${modelId} failed: its registration failed`)
+  }
+}
+
+/** Params, dataset input, metrics.json and the confusion matrix (metrics on MLflow 2; see logModel). */
+async function logRunData(h: RunHandle, train: TrainResult, artifactUri: string): Promise<void> {
+  const m = train.metrics
+  // On MLflow 3 the metrics are logged once the logged model exists, linked to it.
+  await h.client.logBatch(h.runId, {
+    params: runParams(train),
+    metrics: h.capabilities.loggedModels ? [] : runMetrics(train, Date.now()),
+  })
+  await h.client.logInputs(h.runId, [datasetInput(train)])
+  const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, 2) + '\n')
+  await h.client.uploadArtifact(artifactUri, 'metrics.json', json(m))
+  const confusion = {
+    labels: m.classLabels,
+    rows: 'true class',
+    columns: 'predicted class',
+    matrix: m.confusionMatrix,
+  }
+  await h.client.uploadArtifact(artifactUri, 'confusion_matrix.json', json(confusion))
+}
+
+/**
+ * The model files: on MLflow 3 a LoggedModel (stored once, its metrics linked to it), on MLflow 2 the run's
+ * model/ folder. Returns the version's source and the model id ('' on MLflow 2).
+ */
+async function logModel(
+  h: RunHandle,
+  train: TrainResult,
+  run: { artifactUri: string; tags: Tag[] },
+): Promise<{ modelId: string; source: string }> {
+  const { client, runId, experimentId, capabilities } = h
+  if (!capabilities.loggedModels) {
+    await logModelDirectory(client, run.artifactUri, train, {
+      runId,
+      artifactPath: MODEL_ARTIFACT_PATH,
+      mlflowVersion: capabilities.version,
+    })
+    core.info(`Uploaded the model (${MODEL_ARTIFACT_PATH}/) and reports to ${run.artifactUri}`)
+    return { modelId: '', source: `${run.artifactUri.replace(/\/+$/, '')}/${MODEL_ARTIFACT_PATH}` }
+  }
+  const model = await client.createLoggedModel(
+    {
+      experiment_id: experimentId,
+      name: h.modelName,
+      source_run_id: runId,
+      model_type: 'onnx',
+      tags: run.tags.filter((t) => LOGGED_MODEL_TAG_KEYS.has(t.key) || t.key === TOKEN_TAG),
+      params: runParams(train),
+    },
+    async () => (await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`))[0],
+  )
+  const modelId = model.info.model_id
+  h.made.modelId = modelId
+  await client.logOutputs(runId, [modelId])
+  await client.logBatch(runId, {
+    metrics: runMetrics(train, Date.now()).map((metric) => ({ ...metric, model_id: modelId })),
+  })
+  await logModelDirectory(client, model.info.artifact_uri, train, {
+    runId,
+    modelId,
+    mlflowVersion: capabilities.version,
+  })
+  await client.finalizeLoggedModel(modelId, 'LOGGED_MODEL_READY')
+  h.made.modelReady = true
+  core.info(`Logged model ${modelId} (model.onnx + MLmodel) and run ${runId}'s reports`)
+  return { modelId, source: `models:/${modelId}` }
+}
+
+/** The new version of the registered model (created when missing), waited for until READY. */
+async function registerVersion(
+  h: RunHandle,
+  options: RegisterOptions,
+  model: { modelId: string; source: string; description: string },
+): Promise<ModelVersion> {
+  const { client, runId, token } = h
   const { train, context } = options
+  await client.ensureRegisteredModel(options.modelName)
+  const versionTags: Tag[] = nonEmpty([
+    { key: 'git_commit', value: context.sha },
+    { key: 'dataset_digest', value: train.dataset.digest },
+    { key: 'accuracy', value: String(train.metrics.accuracy) },
+    { key: 'run_url', value: context.runUrl },
+    { key: TOKEN_TAG, value: token },
+  ])
+  const created = await client.createModelVersion(
+    {
+      name: options.modelName,
+      source: model.source,
+      run_id: runId,
+      model_id: model.modelId || undefined,
+      tags: versionTags,
+      description: model.description,
+    },
+    async () => {
+      const versions = await client.searchModelVersions(
+        `name = '${options.modelName}' and run_id = '${runId}'`,
+      )
+      return versions.find((v) => hasToken(token, v.tags))
+    },
+  )
+  h.made.version = created.version
+  const version = await waitUntilReady(
+    client,
+    created,
+    options.pollIntervalMs ?? 1000,
+    options.readyTimeoutMs ?? 300000,
+  )
+  core.info(`Registered ${options.modelName} version ${version.version} (${version.status})`)
+  return version
+}
+
+/** The experiment (made or restored when needed), what the server offers, and a new run carrying a token. */
+async function startRun(
+  options: RegisterOptions,
+): Promise<{ h: RunHandle; runName: string; artifactUri: string; tags: Tag[] }> {
+  const { context } = options
   const client = new MlflowClient({
     trackingUri: options.trackingUri,
     auth: options.auth,
     retry: options.retry,
     timeoutMs: options.timeoutMs,
   })
-  const baseUrl = client.baseUrl
   const experiment = await getOrCreateExperiment(client, options.experimentName)
   const experimentId = experiment.experiment_id
   client.errorContext.experimentNames = { [experimentId]: options.experimentName }
   const capabilities = await detectCapabilities(client, experimentId)
-
   const token = randomUUID()
   const runName = context.runId
     ? `${options.modelName}-${context.runId}-${context.runAttempt}`
     : `${options.modelName}-${short(context.sha) || new Date().toISOString().replace(/[:.]/g, '-')}`
-  const tokenFilter = `tags.\`${TOKEN_TAG}\` = '${token}'`
   const tags = runTags(context, runName, token)
   const run = await client.createRun(
     { experiment_id: experimentId, run_name: runName, start_time: Date.now(), tags },
-    async () => (await client.searchRuns([experimentId], tokenFilter, 1))[0],
+    async () => (await client.searchRuns([experimentId], tokenFilter(token), 1))[0],
   )
   const runId = run.info.run_id
   client.errorContext.runExperiments = { [runId]: experimentId }
   core.info(`MLflow run ${runId} in experiment '${options.experimentName}' (${experimentId})`)
-
-  // What this try made. Anything else carrying its token comes from a create that was retried while the first
-  // one was still queued at the server and landed late: removed when the run ends.
-  const made: { modelId?: string; modelReady?: boolean; version?: string } = {}
-  const hasToken = (tags?: Tag[]): boolean =>
-    tags?.some((t) => t.key === TOKEN_TAG && t.value === token) ?? false
-  const removeLateDuplicates = async (): Promise<void> => {
-    if (client.retriedCreates === 0) return
-    try {
-      for (const extra of await client.searchRuns([experimentId], tokenFilter, 10)) {
-        const id = extra.info.run_id
-        if (id === runId) continue
-        const note = `Duplicate of run ${runId} (a retried create that reached MLflow late); deleted.`
-        await client.setTag(id, ERROR_TAG, note)
-        await client.updateRun(id, 'FAILED')
-        await client.deleteRun(id)
-        core.info(`MLflow run ${id}: ${note}`)
-      }
-      if (capabilities.loggedModels) {
-        const models = await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`)
-        for (const extra of models) {
-          if (extra.info.model_id === made.modelId || !hasToken(extra.info.tags)) continue
-          await client.deleteLoggedModel(extra.info.model_id)
-          core.info(
-            `Deleted logged model ${extra.info.model_id}: a duplicate that reached MLflow late`,
-          )
-        }
-      }
-      const versions = await client.searchModelVersions(
-        `name = '${options.modelName}' and run_id = '${runId}'`,
-      )
-      for (const extra of versions) {
-        if (extra.version === made.version || !hasToken(extra.tags)) continue
-        await client.deleteModelVersion(extra.name, extra.version)
-        core.info(
-          `Deleted ${extra.name} version ${extra.version}: a duplicate that reached MLflow late`,
-        )
-      }
-    } catch (error) {
-      core.warning(`Could not check MLflow for duplicates of run ${runId}: ${errorMessage(error)}`)
-    }
+  const h: RunHandle = {
+    client,
+    experimentId,
+    runId,
+    modelName: options.modelName,
+    token,
+    capabilities,
+    made: {},
   }
+  return { h, runName, artifactUri: run.info.artifact_uri, tags }
+}
 
+export async function registerModel(options: RegisterOptions): Promise<Registration> {
+  const { train, context } = options
+  const { h, runName, artifactUri, tags } = await startRun(options)
+  const { client, experimentId, runId, capabilities } = h
+  const baseUrl = client.baseUrl
   let ended = false
   const end = async (status: 'FINISHED' | 'FAILED', message?: string): Promise<void> => {
-    await removeLateDuplicates()
-    if (message !== undefined) {
-      try {
-        await client.setTag(runId, ERROR_TAG, message.slice(0, TAG_VALUE_LIMIT) || 'failed')
-      } catch (error) {
-        // The status matters more than the note: the run is ended below either way.
-        core.warning(`Could not tag MLflow run ${runId} with its failure: ${errorMessage(error)}`)
-      }
-    }
-    await client.updateRun(runId, status)
+    await endRun(h, status, message)
     ended = true
   }
 
-  /** A registration that failed after the logged model was made: no orphan READY model is left. */
-  const withdrawLoggedModel = async (): Promise<void> => {
-    if (!made.modelId || made.version) return
-    try {
-      await client.deleteLoggedModel(made.modelId)
-      core.info(`Deleted logged model ${made.modelId}: its registration failed`)
-    } catch (error) {
-      // Deleting needs MANAGE; marking it failed needs only EDIT.
-      core.debug(`Could not delete logged model ${made.modelId}: ${errorMessage(error)}`)
-      await client.finalizeLoggedModel(made.modelId, 'LOGGED_MODEL_UPLOAD_FAILED')
-      core.info(`Marked logged model ${made.modelId} failed: its registration failed`)
-    }
-  }
-
   try {
-    const m = train.metrics
-    const now = Date.now()
-    // On MLflow 3 the metrics are logged once the logged model exists, linked to it.
-    await client.logBatch(runId, {
-      params: runParams(train),
-      metrics: capabilities.loggedModels ? [] : runMetrics(train, now),
-    })
-    await client.logInputs(runId, [datasetInput(train)])
-
-    // Run artifacts: the metrics and the confusion matrix; on MLflow 2 the model directory too (model/).
-    const artifactUri = run.info.artifact_uri
-    await client.uploadArtifact(
-      artifactUri,
-      'metrics.json',
-      Buffer.from(JSON.stringify(m, null, 2) + '\n'),
-    )
-    await client.uploadArtifact(
-      artifactUri,
-      'confusion_matrix.json',
-      Buffer.from(
-        JSON.stringify(
-          {
-            labels: m.classLabels,
-            rows: 'true class',
-            columns: 'predicted class',
-            matrix: m.confusionMatrix,
-          },
-          null,
-          2,
-        ) + '\n',
-      ),
-    )
-
-    let modelId = ''
-    let source: string
-    if (capabilities.loggedModels) {
-      // The MLflow 3 LoggedModel holds the model files (stored once: not in the run's folder as well).
-      const model = await client.createLoggedModel(
-        {
-          experiment_id: experimentId,
-          name: options.modelName,
-          source_run_id: runId,
-          model_type: 'onnx',
-          tags: tags.filter((t) => LOGGED_MODEL_TAG_KEYS.has(t.key) || t.key === TOKEN_TAG),
-          params: runParams(train),
-        },
-        async () =>
-          (await client.searchLoggedModels([experimentId], `source_run_id = '${runId}'`))[0],
-      )
-      modelId = model.info.model_id
-      made.modelId = modelId
-      await client.logOutputs(runId, [modelId])
-      await client.logBatch(runId, {
-        metrics: runMetrics(train, now).map((metric) => ({ ...metric, model_id: modelId })),
-      })
-      await logModelDirectory(client, model.info.artifact_uri, train, {
-        runId,
-        modelId,
-        mlflowVersion: capabilities.version,
-      })
-      await client.finalizeLoggedModel(modelId, 'LOGGED_MODEL_READY')
-      made.modelReady = true
-      source = `models:/${modelId}`
-      core.info(`Logged model ${modelId} (model.onnx + MLmodel) and run ${runId}'s reports`)
-    } else {
-      // MLflow 2: the model is the run's model/ folder, registered from there (runs:/<run>/model).
-      await logModelDirectory(client, artifactUri, train, {
-        runId,
-        artifactPath: MODEL_ARTIFACT_PATH,
-        mlflowVersion: capabilities.version,
-      })
-      source = `${artifactUri.replace(/\/+$/, '')}/${MODEL_ARTIFACT_PATH}`
-      core.info(`Uploaded the model (${MODEL_ARTIFACT_PATH}/) and reports to ${artifactUri}`)
-    }
-
-    await client.ensureRegisteredModel(options.modelName)
-    const versionTags: Tag[] = nonEmpty([
-      { key: 'git_commit', value: context.sha },
-      { key: 'dataset_digest', value: train.dataset.digest },
-      { key: 'accuracy', value: String(m.accuracy) },
-      { key: 'run_url', value: context.runUrl },
-      { key: TOKEN_TAG, value: token },
-    ])
-    const description = `Trained on ${train.dataset.name} at ${short(context.sha) || 'a local checkout'}; holdout accuracy ${m.accuracy}.`
-    const created = await client.createModelVersion(
-      {
-        name: options.modelName,
-        source,
-        run_id: runId,
-        model_id: modelId || undefined,
-        tags: versionTags,
-        description,
-      },
-      async () => {
-        const versions = await client.searchModelVersions(
-          `name = '${options.modelName}' and run_id = '${runId}'`,
-        )
-        return versions.find((v) => v.tags?.some((t) => t.key === TOKEN_TAG && t.value === token))
-      },
-    )
-    made.version = created.version
-    const version = await waitUntilReady(
-      client,
-      created,
-      options.pollIntervalMs ?? 1000,
-      options.readyTimeoutMs ?? 300000,
-    )
-    core.info(`Registered ${options.modelName} version ${version.version} (${version.status})`)
-
+    await logRunData(h, train, artifactUri)
+    const model = await logModel(h, train, { artifactUri, tags })
+    const description = `Trained on ${train.dataset.name} at ${short(context.sha) || 'a local checkout'}; holdout accuracy ${train.metrics.accuracy}.`
+    const version = await registerVersion(h, options, { ...model, description })
     const name = encodeURIComponent(options.modelName)
     return {
       client,
@@ -516,7 +567,7 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
       runId,
       runName,
       artifactUri,
-      modelId,
+      modelId: model.modelId,
       capabilities,
       versionDescription: description,
       modelName: options.modelName,
@@ -531,10 +582,10 @@ export async function registerModel(options: RegisterOptions): Promise<Registrat
     }
   } catch (error) {
     try {
-      await withdrawLoggedModel()
+      await withdrawLoggedModel(h)
     } catch (withdrawError) {
       core.warning(
-        `Could not withdraw logged model ${made.modelId}: ${errorMessage(withdrawError)}`,
+        `Could not withdraw logged model ${h.made.modelId}: ${errorMessage(withdrawError)}`,
       )
     }
     try {
