@@ -77,6 +77,22 @@ function treeHash(dir: string): string {
   return hash.digest('hex')
 }
 
+/** The log lines outside stop-commands fences (what the runner reads as commands). */
+function unfencedLines(stdout: string): string[] {
+  const out: string[] = []
+  let fence: string | undefined
+  for (const line of stdout.split('\n')) {
+    if (fence !== undefined) {
+      if (line === `::${fence}::`) fence = undefined
+      continue
+    }
+    const start = /^::stop-commands::(.+)$/.exec(line)
+    if (start) fence = start[1]
+    else out.push(line)
+  }
+  return out
+}
+
 /** `::command::` lines outside stop-commands fences that are not the action's own (or that carry a payload). */
 function injectedCommands(stdout: string): string[] {
   const injected: string[] = []
@@ -171,7 +187,7 @@ async function runCase(
   tally.secretsFound += secrets.length
   expect(secrets).toEqual([])
   // The expected result.
-  const errors = result.stdout.split('\n').filter((l) => l.startsWith('::error'))
+  const errors = unfencedLines(result.stdout).filter((l) => l.startsWith('::error'))
   if (expectation.result === 'ok') {
     expect(errors).toEqual([])
     expect(result.code).toBe(0)

@@ -277,28 +277,12 @@ export async function runCommand(
   args: readonly string[],
   options: CommandOptions = {},
 ): Promise<CommandResult> {
-  const kind = options.tool ?? toolOf(tool)
-  const child = childEnvironment(kind)
-  if (child.scrubbed.length > 0 && !scrubNoticeGiven) {
-    scrubNoticeGiven = true
-    core.notice(
-      `Not passed to Trivy: ${child.scrubbed.join(', ')}. These variables would change which findings Trivy reports; the action sets the scan policy itself (inputs scanners, trivyignore, fail-on-severity, ignore-unfixed).`,
-    )
-  }
+  const child = childEnvironment(options.tool ?? toolOf(tool))
+  noticeScrubbed(child.scrubbed)
   core.debug(`exec: ${formatCommandLine(tool, args)}`)
-  const silent = options.silent ?? false
-  const maxCapture = options.maxCaptureBytes ?? DEFAULT_MAX_CAPTURE_BYTES
-  const tail = new LineTail(options.tailLines ?? 20)
-  const stdout = new BoundedText(maxCapture)
-  const stderr = new BoundedText(maxCapture)
-  const logOut = new LogLines()
-  const logErr = new LogLines()
-  const token = randomBytes(16).toString('hex')
-
+  const output = new CommandOutput(options)
   return await new Promise<CommandResult>((resolve, reject) => {
     let started = false
-    let timedOut = false
-    let killTimer: NodeJS.Timeout | undefined
     const proc = spawn(tool, [...args], {
       cwd: options.cwd,
       env: options.inheritEnv === false ? { ...options.env } : { ...child.env, ...options.env },
@@ -307,58 +291,113 @@ export async function runCommand(
       // Its own process group, so the deadline ends whatever it started too (a shell's children hold its pipes).
       detached: process.platform !== 'win32',
     })
-    const signal = (name: NodeJS.Signals): void => {
-      try {
-        if (process.platform !== 'win32' && proc.pid !== undefined) process.kill(-proc.pid, name)
-        else proc.kill(name)
-      } catch {
-        // Already gone.
-      }
-    }
-    const deadline = setTimeout(() => {
-      timedOut = true
-      signal('SIGTERM')
-      killTimer = setTimeout(() => signal('SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS)
-    }, options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS)
+    const deadline = startDeadline(proc, options)
     proc.on('spawn', () => {
       started = true
-      if (!silent) process.stdout.write(`::stop-commands::${token}${os.EOL}`)
+      output.open()
     })
-    proc.stdout.on('data', (data: Buffer) => {
-      stdout.push(data)
-      const text = data.toString('utf8')
-      tail.push(text)
-      if (!silent) logOut.push(text)
-    })
-    proc.stderr.on('data', (data: Buffer) => {
-      stderr.push(data)
-      const text = data.toString('utf8')
-      tail.push(text)
-      if (!silent) logErr.push(text)
-    })
+    proc.stdout.on('data', (data: Buffer) => output.take('stdout', data))
+    proc.stderr.on('data', (data: Buffer) => output.take('stderr', data))
     proc.on('error', (error) => {
       if (started) return
-      clearTimeout(deadline)
+      deadline.clear()
       reject(new Error(`Unable to run ${inertLine(tool, 300)}: ${error.message}`))
     })
     proc.on('close', (code, signal) => {
-      clearTimeout(deadline)
-      if (killTimer) clearTimeout(killTimer)
+      deadline.clear()
       if (!started) return
-      if (!silent) {
-        logOut.flush()
-        logErr.flush()
-        process.stdout.write(`::${token}::${os.EOL}`)
-      }
-      resolve({
-        exitCode: code,
-        signal,
-        timedOut,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-        truncated: stdout.truncated || stderr.truncated,
-        tail: tail.result(),
-      })
+      output.close()
+      resolve(output.result(code, signal, deadline.timedOut()))
     })
   })
+}
+
+/** Once per job: which TRIVY_ variables were kept from Trivy, and why. */
+function noticeScrubbed(scrubbed: readonly string[]): void {
+  if (scrubbed.length === 0 || scrubNoticeGiven) return
+  scrubNoticeGiven = true
+  core.notice(
+    `Not passed to Trivy: ${scrubbed.join(', ')}. These variables would change which findings Trivy reports; the action sets the scan policy itself (inputs scanners, trivyignore, fail-on-severity, ignore-unfixed).`,
+  )
+}
+
+/** SIGTERM to the child's process group at the deadline, SIGKILL after the grace period. */
+function startDeadline(
+  proc: ReturnType<typeof spawn>,
+  options: CommandOptions,
+): { timedOut: () => boolean; clear: () => void } {
+  let timedOut = false
+  let killTimer: NodeJS.Timeout | undefined
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      if (process.platform !== 'win32' && proc.pid !== undefined) process.kill(-proc.pid, name)
+      else proc.kill(name)
+    } catch {
+      // Already gone.
+    }
+  }
+  const deadline = setTimeout(() => {
+    timedOut = true
+    signal('SIGTERM')
+    killTimer = setTimeout(() => signal('SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS)
+  }, options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS)
+  return {
+    timedOut: () => timedOut,
+    clear: () => {
+      clearTimeout(deadline)
+      if (killTimer) clearTimeout(killTimer)
+    },
+  }
+}
+
+/**
+ * What a command printed: kept (bounded) for the caller, its last lines for error messages, and written to
+ * the log line by line between `::stop-commands::<token>` and `::<token>::`, so nothing it prints is a
+ * workflow command.
+ */
+class CommandOutput {
+  private readonly silent: boolean
+  private readonly token = randomBytes(16).toString('hex')
+  private readonly tail: LineTail
+  private readonly kept: Record<'stdout' | 'stderr', BoundedText>
+  private readonly log: Record<'stdout' | 'stderr', LogLines>
+
+  constructor(options: CommandOptions) {
+    this.silent = options.silent ?? false
+    const maxCapture = options.maxCaptureBytes ?? DEFAULT_MAX_CAPTURE_BYTES
+    this.tail = new LineTail(options.tailLines ?? 20)
+    this.kept = { stdout: new BoundedText(maxCapture), stderr: new BoundedText(maxCapture) }
+    this.log = { stdout: new LogLines(), stderr: new LogLines() }
+  }
+
+  open(): void {
+    if (!this.silent) process.stdout.write(`::stop-commands::${this.token}${os.EOL}`)
+  }
+
+  take(stream: 'stdout' | 'stderr', data: Buffer): void {
+    this.kept[stream].push(data)
+    const text = data.toString('utf8')
+    this.tail.push(text)
+    if (!this.silent) this.log[stream].push(text)
+  }
+
+  close(): void {
+    if (this.silent) return
+    this.log.stdout.flush()
+    this.log.stderr.flush()
+    process.stdout.write(`::${this.token}::${os.EOL}`)
+  }
+
+  result(exitCode: number | null, signal: NodeJS.Signals | null, timedOut: boolean): CommandResult {
+    const { stdout, stderr } = this.kept
+    return {
+      exitCode,
+      signal,
+      timedOut,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      truncated: stdout.truncated || stderr.truncated,
+      tail: this.tail.result(),
+    }
+  }
 }

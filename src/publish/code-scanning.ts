@@ -10,6 +10,7 @@ import { addPartialFingerprints, relativizeImageLocations } from './sarif-finger
 import {
   GITHUB_SARIF_LIMITS,
   fitSarifToLimits,
+  type FittedSarif,
   type SarifFitReport,
   type SarifLimits,
   type SarifLog,
@@ -171,31 +172,25 @@ interface StatusResponse {
   errors?: string[] | null
 }
 
-/**
- * The code-scanning stage: sends the SARIF report to GitHub and waits (bounded) until GitHub has processed it.
- * Sets the output `sarif-id` as soon as GitHub accepted the upload.
- * Never fails for a fork, Dependabot or a 403 "Resource not accessible by integration": those end with a
- * notice and a skipped result. Throws HttpError for other API errors and when GitHub's processing failed.
- */
-export async function uploadSarifToCodeScanning(
-  options: CodeScanningOptions,
-  context: RunContext,
-): Promise<CodeScanningResult> {
-  if (!options.token) return skipped('no github-token was given')
+/** Why no upload happens here (no token, not in a workflow, a fork, Dependabot), or undefined to go on. */
+function uploadSkipReason(options: CodeScanningOptions, context: RunContext): string | undefined {
+  if (!options.token) return 'no github-token was given'
   if (!context.repository || !context.sha || !context.ref) {
-    return skipped(
-      'not running in a GitHub workflow (GITHUB_REPOSITORY, GITHUB_SHA or GITHUB_REF is not set)',
-    )
+    return 'not running in a GitHub workflow (GITHUB_REPOSITORY, GITHUB_SHA or GITHUB_REF is not set)'
   }
   const reason = codeScanningSkipReason(context)
-  if (reason) return skipped(reason)
+  if (reason) return reason
   if (!/^[0-9a-f]{40}$/.test(context.sha)) {
     throw new Error(`GITHUB_SHA "${context.sha}" is not a 40-character commit SHA`)
   }
   if (!context.ref.startsWith('refs/')) {
     throw new Error(`GITHUB_REF "${context.ref}" is not a full Git reference (refs/...)`)
   }
+  return undefined
+}
 
+/** The SARIF as GitHub will take it: category, image-relative locations, fingerprints, within the limits. */
+function prepareSarif(options: CodeScanningOptions): FittedSarif {
   // Fingerprints before fitting, so that what the limits drop does not renumber equal findings.
   const sarif = addPartialFingerprints(
     relativizeImageLocations(
@@ -206,7 +201,54 @@ export async function uploadSarifToCodeScanning(
   )
   const fitted = fitSarifToLimits(sarif, options.limits ?? GITHUB_SARIF_LIMITS)
   for (const message of fitted.report.messages) core.warning(message)
+  return fitted
+}
 
+/** POSTs the upload; a 403 "Resource not accessible by integration" is a skip, not a failure. */
+async function postSarif(
+  client: GitHubApiClient,
+  repoPath: string,
+  body: Record<string, string>,
+): Promise<{ sarifId: string; url?: string } | CodeScanningResult> {
+  let upload: UploadResponse
+  try {
+    upload = (await client.request<UploadResponse>('POST', repoPath, body)).body ?? {}
+  } catch (error) {
+    if (
+      error instanceof HttpError &&
+      error.status === 403 &&
+      error.message.includes(NOT_ACCESSIBLE)
+    ) {
+      return skipped(
+        `GitHub answered 403 "${NOT_ACCESSIBLE}": the token cannot write code-scanning results (a pull request from a fork, a Dependabot run, or a job without "permissions: security-events: write")`,
+      )
+    }
+    throw error
+  }
+  if (typeof upload.id !== 'string' || upload.id === '') {
+    throw new HttpError(
+      'GitHub API',
+      202,
+      'bad_response',
+      `POST ${repoPath} answered without an upload id`,
+    )
+  }
+  return { sarifId: upload.id, url: upload.url }
+}
+
+/**
+ * The code-scanning stage: sends the SARIF report to GitHub and waits (bounded) until GitHub has processed it.
+ * Sets the output `sarif-id` as soon as GitHub accepted the upload.
+ * Never fails for a fork, Dependabot or a 403 "Resource not accessible by integration": those end with a
+ * notice and a skipped result. Throws HttpError for other API errors and when GitHub's processing failed.
+ */
+export async function uploadSarifToCodeScanning(
+  options: CodeScanningOptions,
+  context: RunContext,
+): Promise<CodeScanningResult> {
+  const reason = uploadSkipReason(options, context)
+  if (reason) return skipped(reason)
+  const fitted = prepareSarif(options)
   const client = new GitHubApiClient({
     apiUrl: context.apiUrl,
     token: options.token,
@@ -231,30 +273,9 @@ export async function uploadSarifToCodeScanning(
   core.info(
     `Uploading ${fitted.report.resultsAfter} results (${fitted.report.gzipBytes} bytes gzipped) to code scanning for ${context.ref} at ${context.sha}, category ${automationId(options.category)}`,
   )
-  let upload: UploadResponse
-  try {
-    upload = (await client.request<UploadResponse>('POST', repoPath, body)).body ?? {}
-  } catch (error) {
-    if (
-      error instanceof HttpError &&
-      error.status === 403 &&
-      error.message.includes(NOT_ACCESSIBLE)
-    ) {
-      return skipped(
-        `GitHub answered 403 "${NOT_ACCESSIBLE}": the token cannot write code-scanning results (a pull request from a fork, a Dependabot run, or a job without "permissions: security-events: write")`,
-      )
-    }
-    throw error
-  }
-  if (typeof upload.id !== 'string' || upload.id === '') {
-    throw new HttpError(
-      'GitHub API',
-      202,
-      'bad_response',
-      `POST ${repoPath} answered without an upload id`,
-    )
-  }
-  const sarifId = upload.id
+  const upload = await postSarif(client, repoPath, body)
+  if ('status' in upload) return upload
+  const { sarifId } = upload
   core.setOutput('sarif-id', sarifId)
   core.info(`Code scanning accepted the SARIF upload ${sarifId}`)
 
@@ -263,6 +284,19 @@ export async function uploadSarifToCodeScanning(
     initialDelayMs: options.pollInitialDelayMs ?? 1000,
     maxDelayMs: options.pollMaxDelayMs ?? 15_000,
   })
+  reportProcessing(sarifId, status)
+  return {
+    status: 'uploaded',
+    sarifId,
+    url: upload.url ?? `${client.apiUrl}${repoPath}/${sarifId}`,
+    processingStatus: status.processingStatus,
+    analysesUrl: status.analysesUrl,
+    fit: fitted.report,
+  }
+}
+
+/** Processing failed: an HttpError. Still pending when the poll stopped: a warning. */
+function reportProcessing(sarifId: string, status: ProcessingResult): void {
   if (status.processingStatus === 'failed') {
     throw new HttpError(
       'GitHub API',
@@ -277,14 +311,6 @@ export async function uploadSarifToCodeScanning(
     )
   } else {
     core.info(`Code scanning processed SARIF upload ${sarifId}`)
-  }
-  return {
-    status: 'uploaded',
-    sarifId,
-    url: upload.url ?? `${client.apiUrl}${repoPath}/${sarifId}`,
-    processingStatus: status.processingStatus,
-    analysesUrl: status.analysesUrl,
-    fit: fitted.report,
   }
 }
 

@@ -8,7 +8,16 @@
  * statement carrying a marker that says where the entry came from, so that Trivy's suppressed findings
  * (`--show-suppressed`) can be traced back to the file and line that suppressed them.
  */
-import { LineCounter, parseDocument, stringify, isMap, isSeq, isScalar, type Node } from 'yaml'
+import {
+  LineCounter,
+  parseDocument,
+  stringify,
+  isMap,
+  isSeq,
+  isScalar,
+  type Node,
+  type YAMLMap,
+} from 'yaml'
 import { ConfigurationError } from '../errors.js'
 
 /** The lists of Trivy's YAML ignore file. `all`: a plain-format line, which Trivy applies to every kind. */
@@ -113,6 +122,103 @@ export function parsePlainIgnoreFile(
 
 const ENTRY_KEYS = ['id', 'paths', 'purls', 'statement', 'expired_at'] as const
 
+/** Where a YAML entry is read from, for the one-line errors. */
+interface YamlSource {
+  input: string
+  file: string
+  lineOf: (node: Node | null | undefined) => number
+}
+
+/** An entry's fields by name; an unknown field is an error. */
+function entryFields(item: YAMLMap, src: YamlSource): Record<string, Node | null> {
+  const fields: Record<string, Node | null> = {}
+  for (const p of item.items) {
+    const k = isScalar(p.key) ? String(p.key.value) : ''
+    if (!(ENTRY_KEYS as readonly string[]).includes(k)) {
+      malformed(
+        src.input,
+        src.file,
+        src.lineOf(p.key as Node),
+        `'${k}' is not a field of an entry; use ${ENTRY_KEYS.join(', ')}`,
+      )
+    }
+    fields[k] = p.value as Node | null
+  }
+  return fields
+}
+
+function scalarText(fields: Record<string, Node | null>, name: string, src: YamlSource): string {
+  const node = fields[name]
+  if (node === undefined || node === null) return ''
+  if (!isScalar(node) || typeof node.value === 'object')
+    malformed(src.input, src.file, src.lineOf(node), `'${name}' must be a single value`)
+  return node.value === null ? '' : String(node.value).trim()
+}
+
+function stringList(fields: Record<string, Node | null>, name: string, src: YamlSource): string[] {
+  const node = fields[name]
+  if (node === undefined || node === null) return []
+  if (!isSeq(node)) malformed(src.input, src.file, src.lineOf(node), `'${name}' must be a list`)
+  return (node.items as Node[]).map((v) => {
+    if (!isScalar(v) || v.value === null || typeof v.value === 'object')
+      malformed(src.input, src.file, src.lineOf(v), `each of '${name}' must be a single value`)
+    return String(v.value).trim()
+  })
+}
+
+/** purls: package URLs, and for vulnerabilities only (Trivy ignores them elsewhere). */
+function checkPurls(purls: string[], kind: IgnoreKind, node: Node | null, src: YamlSource): void {
+  const line = src.lineOf(node)
+  for (const purl of purls) {
+    if (!/^pkg:[A-Za-z.+-]+\/\S+$/.test(purl))
+      malformed(src.input, src.file, line, `'${purl}' is not a package URL (pkg:type/name)`)
+  }
+  if (purls.length > 0 && kind !== 'vulnerabilities') {
+    malformed(
+      src.input,
+      src.file,
+      line,
+      `purls apply to vulnerabilities only (Trivy ignores them for ${kind})`,
+    )
+  }
+}
+
+/** One entry of a list: id, paths, purls, statement, expired_at. */
+function parseYamlEntry(item: Node, kind: IgnoreKind, src: YamlSource): IgnoreEntry {
+  const line = src.lineOf(item)
+  if (!isMap(item))
+    malformed(src.input, src.file, line, `an entry of '${kind}' must be a mapping with an id`)
+  const fields = entryFields(item, src)
+  const id = scalarText(fields, 'id', src)
+  if (id === '') malformed(src.input, src.file, line, `an entry of '${kind}' has no id`)
+  const purls = stringList(fields, 'purls', src)
+  checkPurls(purls, kind, fields.purls ?? null, src)
+  const expiredAt = scalarText(fields, 'expired_at', src)
+  let expiresAtMs: number | undefined
+  if (expiredAt !== '') {
+    expiresAtMs = parseExpiry(expiredAt)
+    if (expiresAtMs === undefined) {
+      malformed(
+        src.input,
+        src.file,
+        src.lineOf(fields.expired_at),
+        `expired_at '${expiredAt}' is not a date; write YYYY-MM-DD or an RFC 3339 time`,
+      )
+    }
+  }
+  return {
+    kind,
+    id,
+    paths: stringList(fields, 'paths', src),
+    purls,
+    statement: scalarText(fields, 'statement', src),
+    expiredAt,
+    expiresAtMs,
+    file: src.file,
+    line,
+  }
+}
+
 /** Trivy's YAML format, checked more strictly than Trivy does: a typo must not silently suppress nothing. */
 export function parseYamlIgnoreFile(
   text: string,
@@ -123,6 +229,7 @@ export function parseYamlIgnoreFile(
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   const lineOf = (node: Node | null | undefined): number =>
     node?.range ? lineCounter.linePos(node.range[0]).line : 1
+  const src: YamlSource = { input, file, lineOf }
   if (doc.errors.length > 0) {
     const error = doc.errors[0]
     const line = lineCounter.linePos(error.pos[0]).line
@@ -148,86 +255,7 @@ export function parseYamlIgnoreFile(
     const list = pair.value as Node | null
     if (list === null || (isScalar(list) && list.value === null)) continue
     if (!isSeq(list)) malformed(input, file, lineOf(list), `'${kind}' must be a list of entries`)
-    for (const item of list.items as Node[]) {
-      const line = lineOf(item)
-      if (!isMap(item))
-        malformed(input, file, line, `an entry of '${kind}' must be a mapping with an id`)
-      const fields: Record<string, Node | null> = {}
-      for (const p of item.items) {
-        const k = isScalar(p.key) ? String(p.key.value) : ''
-        if (!(ENTRY_KEYS as readonly string[]).includes(k)) {
-          malformed(
-            input,
-            file,
-            lineOf(p.key as Node),
-            `'${k}' is not a field of an entry; use ${ENTRY_KEYS.join(', ')}`,
-          )
-        }
-        fields[k] = p.value as Node | null
-      }
-      const scalarText = (name: string): string => {
-        const node = fields[name]
-        if (node === undefined || node === null) return ''
-        if (!isScalar(node) || typeof node.value === 'object')
-          malformed(input, file, lineOf(node), `'${name}' must be a single value`)
-        return node.value === null ? '' : String(node.value).trim()
-      }
-      const stringList = (name: string): string[] => {
-        const node = fields[name]
-        if (node === undefined || node === null) return []
-        if (!isSeq(node)) malformed(input, file, lineOf(node), `'${name}' must be a list`)
-        return (node.items as Node[]).map((v) => {
-          if (!isScalar(v) || v.value === null || typeof v.value === 'object')
-            malformed(input, file, lineOf(v), `each of '${name}' must be a single value`)
-          return String(v.value).trim()
-        })
-      }
-      const id = scalarText('id')
-      if (id === '') malformed(input, file, line, `an entry of '${kind}' has no id`)
-      const paths = stringList('paths')
-      const purls = stringList('purls')
-      for (const purl of purls) {
-        if (!/^pkg:[A-Za-z.+-]+\/\S+$/.test(purl))
-          malformed(
-            input,
-            file,
-            lineOf(fields.purls),
-            `'${purl}' is not a package URL (pkg:type/name)`,
-          )
-      }
-      if (purls.length > 0 && kind !== 'vulnerabilities') {
-        malformed(
-          input,
-          file,
-          lineOf(fields.purls),
-          `purls apply to vulnerabilities only (Trivy ignores them for ${kind})`,
-        )
-      }
-      const expiredAt = scalarText('expired_at')
-      let expiresAtMs: number | undefined
-      if (expiredAt !== '') {
-        expiresAtMs = parseExpiry(expiredAt)
-        if (expiresAtMs === undefined) {
-          malformed(
-            input,
-            file,
-            lineOf(fields.expired_at),
-            `expired_at '${expiredAt}' is not a date; write YYYY-MM-DD or an RFC 3339 time`,
-          )
-        }
-      }
-      entries.push({
-        kind,
-        id,
-        paths,
-        purls,
-        statement: scalarText('statement'),
-        expiredAt,
-        expiresAtMs,
-        file,
-        line,
-      })
-    }
+    for (const item of list.items as Node[]) entries.push(parseYamlEntry(item, kind, src))
   }
   return entries
 }
