@@ -1,11 +1,5 @@
 import { DEFAULT_LBFGS, minimizeLbfgs, type LbfgsStop, type Objective } from './lbfgs.js'
 import type { Standardizer } from './standardizer.js'
-import {
-  WASM_MAX_ROW_DOUBLES,
-  softmaxKernels,
-  wasmApi,
-  type Kernel,
-} from './softmax-wasm-kernels.js'
 
 /** Format tag of model.json. */
 export const MODEL_FORMAT = 'mlsecops-logistic-regression/1'
@@ -389,132 +383,6 @@ function multinomialObjective(
   }
 }
 
-/** theta (classes blocks [b, w_1..w_d]) into W (feature-major, p x k2). */
-function toFeatureMajor(
-  theta: Float64Array,
-  w: Float64Array,
-  p: number,
-  classes: number,
-  k2: number,
-): void {
-  for (let k = 0; k < classes; k++) {
-    for (let j = 0; j < p; j++) w[j * k2 + k] = theta[k * p + j]
-  }
-}
-
-/** G (feature-major, p x k2) into grad (classes blocks [b, w_1..w_d]). */
-function fromFeatureMajor(
-  g: Float64Array,
-  grad: Float64Array,
-  p: number,
-  classes: number,
-  k2: number,
-): void {
-  for (let k = 0; k < classes; k++) {
-    for (let j = 0; j < p; j++) grad[k * p + j] = g[j * k2 + k]
-  }
-}
-
-/** Softmax cross-entropy of one row of scores z[at + k] against class y; residuals into r[at + k]. */
-function softmaxRow(
-  z: Float64Array,
-  r: Float64Array,
-  at: number,
-  classes: number,
-  y: number,
-): number {
-  let zMax = -Infinity
-  for (let k = 0; k < classes; k++) if (z[at + k] > zMax) zMax = z[at + k]
-  let sum = 0
-  for (let k = 0; k < classes; k++) {
-    const e = Math.exp(z[at + k] - zMax)
-    r[at + k] = e
-    sum += e
-  }
-  const inv = 1 / sum
-  for (let k = 0; k < classes; k++) r[at + k] *= inv
-  r[at + y] -= 1
-  return Math.log(sum) + zMax - z[at + y]
-}
-
-/** multinomialObjective with the products in WebAssembly; undefined when it is not available or too big. */
-function wasmMultinomialObjective(
-  x: Float64Array,
-  y: Int32Array,
-  d: number,
-  classes: number,
-  lambda: number,
-): Objective | undefined {
-  const n = y.length
-  const p = d + 1
-  const nPad = (n + 3) & ~3
-  const k2 = classes + (classes & 1)
-  if (nPad * p > WASM_MAX_ROW_DOUBLES) return undefined
-  const module = softmaxKernels()
-  if (module === null || wasmApi === undefined) return undefined
-  const xAt = 0
-  const wAt = xAt + nPad * p * 8
-  const gAt = wAt + p * k2 * 8
-  const zAt = gAt + p * k2 * 8
-  const rAt = zAt + nPad * k2 * 8
-  const bytes = rAt + nPad * k2 * 8
-  // A WebAssembly memory holds at most 4 GiB (65536 pages), and the engine may refuse less: many classes make
-  // the score matrices large even on small data. Then the JavaScript objective trains instead.
-  const pages = Math.ceil(bytes / 65536)
-  if (pages > 32768) return undefined
-  let memory: { buffer: ArrayBuffer }
-  let exports: Record<string, unknown>
-  try {
-    memory = new wasmApi.Memory({ initial: pages })
-    exports = new wasmApi.Instance(module, { m: { mem: memory } }).exports as Record<
-      string,
-      unknown
-    >
-  } catch {
-    return undefined
-  }
-  const scores = exports.scores as Kernel
-  const gradient = exports.gradient as Kernel
-  const buffer = memory.buffer
-  const xs = new Float64Array(buffer, xAt, nPad * p)
-  const w = new Float64Array(buffer, wAt, p * k2)
-  const g = new Float64Array(buffer, gAt, p * k2)
-  const z = new Float64Array(buffer, zAt, nPad * k2)
-  const r = new Float64Array(buffer, rAt, nPad * k2)
-  for (let i = 0; i < n; i++) {
-    xs[i * p] = 1
-    xs.set(x.subarray(i * d, (i + 1) * d), i * p + 1)
-  }
-  const pairs = k2 / 2
-  return (theta, grad) => {
-    toFeatureMajor(theta, w, p, classes, k2)
-    scores(xAt, wAt, zAt, nPad, p, pairs)
-    let loss = 0
-    for (let i = 0; i < n; i++) loss += softmaxRow(z, r, i * k2, classes, y[i])
-    g.fill(0)
-    gradient(xAt, rAt, gAt, nPad, p, pairs)
-    fromFeatureMajor(g, grad, p, classes, k2)
-    return finishObjective(loss, n, theta, grad, d, classes, lambda)
-  }
-}
-
-/**
- * For tests: the softmax objective both ways on the same data, the WebAssembly one (undefined where it is
- * not available or the data is too big for it) and the JavaScript one.
- */
-export function softmaxObjectives(
-  x: Float64Array,
-  y: Int32Array,
-  d: number,
-  classes: number,
-  lambda: number,
-): { wasm: Objective | undefined; js: Objective } {
-  return {
-    wasm: wasmMultinomialObjective(x, y, d, classes, lambda),
-    js: multinomialObjective(x, y, d, classes, lambda),
-  }
-}
-
 /**
  * Fits scikit-learn's LogisticRegression model (L2, C, free intercepts; binary logistic for two classes,
  * softmax for more) with L-BFGS on standardized rows `x` (row-major, y.length rows) and class indices `y`
@@ -550,8 +418,7 @@ export function trainLogisticRegression(
   const binary = classCount === 2
   const objective = binary
     ? binomialObjective(x, labels, d, lambda)
-    : (wasmMultinomialObjective(x, labels, d, classCount, lambda) ??
-      multinomialObjective(x, labels, d, classCount, lambda))
+    : multinomialObjective(x, labels, d, classCount, lambda)
   const result = minimizeLbfgs(objective, new Float64Array(binary ? d + 1 : classCount * (d + 1)), {
     ...DEFAULT_LBFGS,
     gradientTolerance: settings.tolerance,
