@@ -492,11 +492,12 @@ describe(`node ${path.relative(ROOT, BUNDLE)} with INPUT_ variables`, () => {
   let tripwire: string
   beforeAll(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-input-bundle-'))
-    // Commands the action could reach through PATH: each one appends its name to $TRIPWIRE_LOG if started.
+    // Commands the action could reach through PATH: each appends its name to $MLSECOPS_TRIPWIRE_LOG if started
+    // (MLSECOPS_ variables reach the tools, the rest of the environment does not: src/exec.ts).
     tripwire = path.join(root, 'bin')
     fs.mkdirSync(tripwire)
     for (const name of ['docker', 'trivy', 'sh', 'bash', 'curl', 'id', 'rm']) {
-      const script = `#!${process.execPath}\nrequire('fs').appendFileSync(process.env.TRIPWIRE_LOG, ${JSON.stringify(name)} + ' ' + process.argv.slice(2).join(' ') + '\\n')\n`
+      const script = `#!${process.execPath}\nrequire('fs').appendFileSync(process.env.MLSECOPS_TRIPWIRE_LOG, ${JSON.stringify(name)} + ' ' + process.argv.slice(2).join(' ') + '\\n')\n`
       fs.writeFileSync(path.join(tripwire, name), script, { mode: 0o755 })
     }
   })
@@ -511,7 +512,7 @@ describe(`node ${path.relative(ROOT, BUNDLE)} with INPUT_ variables`, () => {
     const env: Record<string, string> = {
       PATH: `${tripwire}:${path.dirname(process.execPath)}`,
       HOME: root,
-      TRIPWIRE_LOG: log,
+      MLSECOPS_TRIPWIRE_LOG: log,
       GITHUB_WORKSPACE: ws,
       GITHUB_REPOSITORY: 'octo/iris-demo',
       GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
