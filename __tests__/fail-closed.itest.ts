@@ -52,6 +52,11 @@ function pathWithoutTrivy(): string {
 
 beforeAll(async () => {
   ;({ tmp, workspace, cacheDir } = preparePipelineDirs('fail-closed-itest-'))
+  // The dataset is a path input: it must be inside the workspace.
+  fs.copyFileSync(
+    path.join(REPO_ROOT, 'model', 'iris.csv'),
+    path.join(workspace, 'model', 'iris.csv'),
+  )
   wrapperDir = path.join(tmp, 'wrapper')
   fs.mkdirSync(wrapperDir)
   fs.writeFileSync(path.join(wrapperDir, 'trivy'), WRAPPER, { mode: 0o755 })
@@ -89,7 +94,7 @@ async function runBroken(
     name,
     workspace,
     inputs: {
-      dataset: path.join(REPO_ROOT, 'model', 'iris.csv'),
+      dataset: 'model/iris.csv',
       'build-args': `BASE_IMAGE=${MLSECOPS_BASE_IMAGE}`,
       'trivy-cache-dir': cacheDir,
       'trivy-skip-db-update': 'true',

@@ -139,7 +139,7 @@ async function searchRun(name: string, run: ActionProcessResult, given: string[]
 
 function inputsFor(extra: Record<string, string>): Record<string, string> {
   return {
-    dataset: path.join(REPO_ROOT, 'model', 'iris.csv'),
+    dataset: 'model/iris.csv',
     'mlflow-tracking-uri': mlflow.url,
     'mlflow-username': ADMIN,
     'mlflow-password': PASSWORD,
@@ -172,6 +172,11 @@ async function runCase(name: string, inputs: Record<string, string>): Promise<Ac
 
 beforeAll(async () => {
   ;({ tmp, workspace, cacheDir } = preparePipelineDirs('secrets-itest-'))
+  // The dataset is a path input: it must be inside the workspace.
+  fs.copyFileSync(
+    path.join(REPO_ROOT, 'model', 'iris.csv'),
+    path.join(workspace, 'model', 'iris.csv'),
+  )
   services = await startPipelineServices(tmp, {
     owner: OWNER,
     repo: REPO,
@@ -260,7 +265,7 @@ describe('no secret in any log, summary, output, report, artifact or MLflow reco
 
   it('mlflow-token set but unused (no tracking URI): masked anyway, 0 hits', async () => {
     const run = await runCase('token-unused', {
-      dataset: path.join(REPO_ROOT, 'model', 'iris.csv'),
+      dataset: 'model/iris.csv',
       'mlflow-tracking-uri': '',
       'mlflow-token': MLFLOW_TOKEN,
       'github-token': GITHUB_TOKEN,
