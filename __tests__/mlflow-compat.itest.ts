@@ -11,10 +11,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { run } from '../src/main.js'
 import { loadDataset } from '../src/train/csv-dataset.js'
 import { loadModelDirectory } from '../src/train/model-directory.js'
-import { readOutputFile } from './stack/action-process.js'
+import { runActionInProcess, type InProcessResult } from './stack/in-process-action.js'
 import { stopDetachedProcess } from './stack/detached-process.js'
 import { MLSECOPS_CACHE, REPO_ROOT } from './stack/env.js'
 import {
@@ -43,53 +42,9 @@ function venvOf(release: string): string {
   return path.join(MLSECOPS_CACHE, `mlflow-venv-${release}`)
 }
 
-/** Runs the action in-process through run(), as the runner would; returns outputs, log and failure. */
-async function runAction(inputs: Record<string, string>) {
-  const dir = fs.mkdtempSync(path.join(tmp, 'action-'))
-  const saved = { ...process.env }
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('INPUT_') || key.startsWith('GITHUB_') || key.startsWith('MLFLOW_'))
-      delete process.env[key]
-  }
-  const outputFile = path.join(dir, 'output.txt')
-  const summaryFile = path.join(tmp, 'summary.md')
-  fs.writeFileSync(outputFile, '')
-  fs.writeFileSync(summaryFile, '')
-  Object.assign(process.env, {
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_WORKSPACE: tmp,
-    GITHUB_REPOSITORY: 'acme/iris',
-    GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_ACTOR: 'octocat',
-    GITHUB_RUN_ID: '4242',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_SERVER_URL: 'https://github.com',
-    RUNNER_TEMP: dir,
-    INPUT_BUILD: 'false',
-    'INPUT_UPLOAD-ARTIFACT': 'false',
-    'INPUT_UPLOAD-SARIF': 'false',
-  })
-  for (const [name, value] of Object.entries(inputs))
-    process.env[`INPUT_${name.toUpperCase()}`] = value
-  const chunks: string[] = []
-  const write = process.stdout.write.bind(process.stdout)
-  process.stdout.write = ((chunk: string | Uint8Array): boolean => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
-    return true
-  }) as typeof process.stdout.write
-  const exitCode = process.exitCode
-  try {
-    await run()
-  } finally {
-    process.stdout.write = write
-  }
-  const failed = process.exitCode === 1
-  process.exitCode = exitCode
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key]
-  Object.assign(process.env, saved)
-  return { outputs: readOutputFile(outputFile), stdout: chunks.join(''), failed }
+/** The action in-process (see stack/in-process-action.ts), build and uploads off. */
+function runAction(inputs: Record<string, string>): Promise<InProcessResult> {
+  return runActionInProcess({ tmp, sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', inputs })
 }
 
 /** The action's own predictions on every row of a CSV, as the model directory's TypeScript model gives them. */

@@ -7,14 +7,13 @@ import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { run } from '../src/main.js'
 import { HttpError } from '../src/errors.js'
 import { getRunContext } from '../src/context.js'
 import { registerModel, ERROR_TAG, TOKEN_TAG } from '../src/mlflow/registration.js'
 import { loadDataset } from '../src/train/csv-dataset.js'
 import { loadModelDirectory } from '../src/train/model-directory.js'
 import { trainModel } from '../src/train/train-stage.js'
-import { readOutputFile } from './stack/action-process.js'
+import { runActionInProcess, type InProcessResult } from './stack/in-process-action.js'
 import { REPO_ROOT } from './stack/env.js'
 import { startFaultProxy, type FaultProxy } from './stack/fault-proxy.js'
 import {
@@ -35,76 +34,14 @@ const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678'
 let tmp: string
 let server: MlflowServer
 
-interface ActionResult {
-  outputs: Record<string, string>
-  stdout: string
-  summary: string
-  failed: boolean
-}
+type ActionResult = InProcessResult
 
-/**
- * Runs the action in-process through run(), as the runner would: INPUT_* and GITHUB_* variables, output and
- * summary files. Captures everything @actions/core writes to stdout.
- */
-async function runAction(
+/** The action in-process (see stack/in-process-action.ts) on this file's workspace and commit. */
+function runAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
 ): Promise<ActionResult> {
-  const dir = fs.mkdtempSync(path.join(tmp, 'action-'))
-  const saved = { ...process.env }
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('INPUT_') || key.startsWith('GITHUB_') || key.startsWith('MLFLOW_'))
-      delete process.env[key]
-  }
-  const outputFile = path.join(dir, 'output.txt')
-  // One summary file for every run: @actions/core's summary caches the path it saw first.
-  const summaryFile = path.join(tmp, 'summary.md')
-  fs.writeFileSync(outputFile, '')
-  fs.writeFileSync(summaryFile, '')
-  Object.assign(process.env, {
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_WORKSPACE: tmp,
-    GITHUB_REPOSITORY: 'acme/iris',
-    GITHUB_SHA: SHA,
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_ACTOR: 'octocat',
-    GITHUB_RUN_ID: '4242',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_WORKFLOW: 'train',
-    GITHUB_JOB: 'model',
-    GITHUB_EVENT_NAME: 'push',
-    GITHUB_SERVER_URL: 'https://github.com',
-    RUNNER_TEMP: dir,
-    INPUT_BUILD: 'false',
-    'INPUT_UPLOAD-ARTIFACT': 'false',
-    'INPUT_UPLOAD-SARIF': 'false',
-    ...env,
-  })
-  for (const [name, value] of Object.entries(inputs))
-    process.env[`INPUT_${name.toUpperCase()}`] = value
-  const chunks: string[] = []
-  const write = process.stdout.write.bind(process.stdout)
-  process.stdout.write = ((chunk: string | Uint8Array): boolean => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
-    return true
-  }) as typeof process.stdout.write
-  const exitCode = process.exitCode
-  try {
-    await run()
-  } finally {
-    process.stdout.write = write
-  }
-  const failed = process.exitCode === 1
-  process.exitCode = exitCode
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key]
-  Object.assign(process.env, saved)
-  return {
-    outputs: readOutputFile(outputFile),
-    stdout: chunks.join(''),
-    summary: fs.readFileSync(summaryFile, 'utf8'),
-    failed,
-  }
+  return runActionInProcess({ tmp, sha: SHA, inputs, env })
 }
 
 /** Labels the TypeScript model predicts for every row of a CSV. */
